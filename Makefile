@@ -1,0 +1,79 @@
+# MesoGuide: the single interface for people and CI (.ci/run calls `make test`).
+#   make run    set up if needed, build the guardrail pipeline, train if anything changed,
+#               start the action server + Rasa server, wait until both answer
+#   make test   the same set-up, then the whole suite
+#   make shell  the conversation shell for clinic staff, on the same trained model
+#   make train  build + train only (skips when nothing changed)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+RASA      := $(VENV)/bin/rasa
+INSTALLED := $(VENV)/.installed
+GUARDRAIL := build/guardrail_nlp/meta.json
+MODEL     := models/.trained
+
+KNOWLEDGE := $(shell find knowledge -name '*.yml' 2>/dev/null)
+NLU_DATA  := $(shell find data -name '*.yml' 2>/dev/null)
+SHARED_PY := $(shell find mesoguide -name '*.py' 2>/dev/null)
+
+# Rasa and TensorFlow are chatty; keep the terminal readable.
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: help setup guardrail train run shell test test-unit validate test-stories check-knowledge clean
+
+help:
+	@echo "make run | make test | make shell | make train | make check-knowledge | make clean"
+
+# --- set-up ------------------------------------------------------------------------------
+# `python` resolves to 3.10 through .python-version (pyenv); Rasa 3.6 needs <3.11.
+$(INSTALLED): pyproject.toml constraints.txt
+	@test -x $(PY) || python -m venv $(VENV)
+	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 10), "need Python 3.10 (see .python-version), got " + sys.version' \
+	  || { echo "Delete $(VENV) and make sure 'python' is 3.10 (pyenv + .python-version)."; exit 1; }
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	@touch $@
+
+setup: $(INSTALLED)
+
+# --- guardrail pipeline and model (rebuilt only when their inputs change) ----------------
+$(GUARDRAIL): $(INSTALLED) $(KNOWLEDGE) $(SHARED_PY)
+	$(PY) -m mesoguide.knowledge
+	$(PY) -m mesoguide.guardrail.pipeline build/guardrail_nlp
+
+guardrail: $(GUARDRAIL)
+
+$(MODEL): $(GUARDRAIL) $(NLU_DATA) domain.yml config.yml
+	@mkdir -p models
+	@rm -f models/*.tar.gz
+	$(RASA) train --fixed-model-name mesoguide --out models --force
+	@touch $@
+
+train: $(MODEL)
+
+check-knowledge: $(INSTALLED)
+	$(PY) -m mesoguide.knowledge
+
+# --- serving -------------------------------------------------------------------------------
+run: $(MODEL)
+	@$(PY) -m mesoguide.stack run
+
+shell: $(MODEL)
+	@$(PY) -m mesoguide.stack shell
+
+# --- tests ---------------------------------------------------------------------------------
+validate: $(MODEL)
+	$(RASA) data validate --fail-on-warnings
+
+test-stories: $(MODEL)
+	$(RASA) test core --stories tests/test_stories.yml --model models --fail-on-prediction-errors --out build/results/stories
+
+test-unit: $(MODEL)
+	$(PY) -m pytest
+
+test: validate test-stories test-unit
+
+clean:
+	rm -rf build models

@@ -1,0 +1,46 @@
+"""``action_offer_help``: the fallback. Says what the assistant can do and how to reach people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.dependencies import resolve
+from actions.escalate import escalate
+from actions.guard import escalation_of_latest
+from actions.replies import outcome, topic_buttons
+from mesoguide import constants as c
+from mesoguide.guardrail.matcher import GuardrailMatcher
+from mesoguide.knowledge import KnowledgeBase
+
+# The questions patients ask most (SPEC §1 "topic buttons"), in the order shown.
+HELP_TOPICS = ("what_is", "pain", "downtime", "sessions", "side_effects", "cost", "booking")
+
+
+class ActionOfferHelp(Action):
+    """Fallback for unclear, out-of-scope or low-confidence messages.
+
+    Args:
+        knowledge: Knowledge base to use (default: the process-wide one).
+        matcher: Guardrail matcher to use (default: built from the knowledge base).
+    """
+
+    def __init__(self, *, knowledge: KnowledgeBase | None = None, matcher: GuardrailMatcher | None = None) -> None:
+        self._kb, self._matcher = resolve(knowledge, matcher)
+
+    def name(self) -> str:
+        return c.ACTION_OFFER_HELP
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        # A core fallback can land here for any message: escalations still come first.
+        escalation, matches = escalation_of_latest(tracker, self._matcher)
+        if escalation is not None:
+            return escalate(dispatcher, self._kb, escalation, matches)
+        buttons = topic_buttons(self._kb, HELP_TOPICS)
+        buttons.append({"title": "Talk to the clinic", "payload": f"/{c.INTENT_HUMAN}"})
+        dispatcher.utter_message(text=self._kb.render(self._kb.messages.fallback), buttons=buttons)
+        return [outcome(c.OUTCOME_FALLBACK)]

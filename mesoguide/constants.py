@@ -1,0 +1,56 @@
+"""Names that cross module boundaries: slots, entities, intents, outcomes.
+
+Everything that ``domain.yml``, the training data, the actions and the Rasa component must
+agree on is spelled once here; ``tests/unit/test_domain_contract.py`` checks ``domain.yml``
+against these names so a rename cannot slip through.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- slots -------------------------------------------------------------------------------
+SLOT_TURN_OUTCOME: Final = "turn_outcome"  # audit contract, SPEC §1
+SLOT_TREATMENT_AREA: Final = "treatment_area"  # carried over between questions
+SLOT_CURRENT_TOPIC: Final = "current_topic"  # last answered topic, for "and for the face?"
+
+# --- entities (labels of the spaCy guardrail pipeline's entity ruler) --------------------
+ENTITY_CONTRAINDICATION: Final = "contraindication"
+ENTITY_RED_FLAG: Final = "red_flag"
+ENTITY_TREATMENT_AREA: Final = "treatment_area"
+GUARDRAIL_ENTITIES: Final = (ENTITY_RED_FLAG, ENTITY_CONTRAINDICATION)
+
+# --- intents -----------------------------------------------------------------------------
+INTENT_RED_FLAG: Final = "report_red_flag"
+INTENT_CONTRAINDICATION: Final = "ask_contraindication"
+INTENT_MEDICAL_ADVICE: Final = "ask_medical_advice"
+INTENT_HUMAN: Final = "request_human"
+INTENT_INFORM_AREA: Final = "inform_area"
+INTENT_OUT_OF_SCOPE: Final = "out_of_scope"
+INTENT_NLU_FALLBACK: Final = "nlu_fallback"
+SMALLTALK_INTENTS: Final = ("greet", "thank", "goodbye", "ask_is_bot")
+# An FAQ intent is this prefix + a topic id of SPEC §2 (``ask_sessions`` -> ``sessions``).
+TOPIC_INTENT_PREFIX: Final = "ask_"
+
+# --- outcomes (the values of ``turn_outcome``) -------------------------------------------
+OUTCOME_FALLBACK: Final = "fallback"
+ANSWER_PREFIX: Final = "answer:"
+ESCALATE_PREFIX: Final = "escalate:"
+SMALLTALK_PREFIX: Final = "smalltalk:"
+
+# --- actions -----------------------------------------------------------------------------
+ACTION_ANSWER_TOPIC: Final = "action_answer_topic"
+ACTION_ESCALATE: Final = "action_escalate"
+ACTION_OFFER_HELP: Final = "action_offer_help"
+ACTION_REPLY_SMALLTALK: Final = "action_reply_smalltalk"
+
+# The topic ids SPEC §2 fixes. More topics are welcome; these must exist and keep their ids.
+REQUIRED_TOPIC_IDS: Final = (
+    "what_is", "history", "how_it_works", "ingredients", "benefits", "face_rejuvenation",
+    "hair_loss", "cellulite", "fat_reduction", "pigmentation", "acne_and_scars",
+    "stretch_marks", "under_eye", "skin_tightening", "therapeutic_uses", "consultation",
+    "procedure_steps", "injection_technique", "needle_free", "pain", "downtime", "sessions",
+    "results_timing", "results_duration", "side_effects", "complications", "aftercare", "cost",
+    "effectiveness", "safety", "candidacy", "practitioner", "vs_botox", "vs_fillers",
+    "vs_laser", "combination_treatments", "innovations", "booking", "clinic_contact",
+)

@@ -1,0 +1,42 @@
+"""Every error MesoGuide raises on purpose, in one place.
+
+Messages say what to fix: the file, the entry and the field, so a clinician editing
+``knowledge/`` can correct a mistake without reading Python.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MesoGuideError(Exception):
+    """Base class of MesoGuide's own errors."""
+
+
+class KnowledgeError(MesoGuideError):
+    """A knowledge file is missing, malformed or breaks a content rule.
+
+    Args:
+        path: The file at fault.
+        problem: What is wrong and how to fix it.
+        entry: The entry inside the file (a topic id, a vocabulary entry id, ...).
+        field: The field of that entry.
+    """
+
+    def __init__(
+        self, path: Path | str, problem: str, *, entry: str | None = None, field: str | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.entry = entry
+        self.field = field
+        self.problem = problem
+        where = str(self.path)
+        if entry is not None:
+            where += f", entry '{entry}'"
+        if field is not None:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {problem}")
+
+
+class GuardrailPipelineError(MesoGuideError):
+    """The spaCy guardrail pipeline is missing, stale or was built by another spaCy."""

@@ -1,0 +1,324 @@
+"""Load and check ``knowledge/``: one pass, every rule, errors that name file/entry/field.
+
+Start-up (both servers) and training call :func:`load_knowledge`; a knowledge base that breaks
+a rule never serves a patient. ``python -m mesoguide.knowledge`` runs the same check alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mesoguide.constants import REQUIRED_TOPIC_IDS, SMALLTALK_INTENTS
+from mesoguide.errors import KnowledgeError
+from mesoguide.knowledge.models import (
+    PLACEHOLDER_NAMES,
+    Area,
+    ClinicInfo,
+    KnowledgeBase,
+    Messages,
+    NearRule,
+    Source,
+    Topic,
+    VocabularyCategory,
+    VocabularyEntry,
+    placeholders_in,
+)
+
+MAX_ANSWER_WORDS = 120  # SPEC §3: "at most ~120 words"
+MAX_NEAR_GAP = 6
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+CONTRAINDICATION_GROUPS = frozenset(
+    {"condition", "medicine", "pregnancy", "allergy", "age", "procedure", "infection", "circumstance"}
+)
+RED_FLAG_GROUPS = frozenset({"symptom"})
+VOCABULARY_FILES: Mapping[str, VocabularyCategory] = {
+    "contraindications.yml": "contraindication",
+    "red_flags.yml": "red_flag",
+}
+ESCALATION_KEYS = ("red_flag", "contraindication", "medical_advice", "human")
+
+
+def load_knowledge(directory: Path) -> KnowledgeBase:
+    """Load every knowledge file below ``directory`` and check it.
+
+    Args:
+        directory: The ``knowledge/`` directory.
+
+    Returns:
+        The validated knowledge base.
+
+    Raises:
+        KnowledgeError: The first rule broken, naming the file, the entry and the field.
+    """
+    directory = Path(directory)
+    sources = _load_sources(directory / "sources.yml")
+    areas = _load_areas(directory / "areas.yml")
+    clinic = _load_clinic(directory / "clinic.yml")
+    topics = _load_topics(directory / "topics", {s.title for s in sources}, set(areas))
+    messages = _load_messages(directory / "messages.yml")
+    vocabulary: list[VocabularyEntry] = []
+    for name, category in VOCABULARY_FILES.items():
+        vocabulary.extend(_load_vocabulary(directory / "vocabularies" / name, category))
+    _check_unique([e.id for e in vocabulary], directory / "vocabularies", "vocabulary id")
+    return KnowledgeBase(
+        topics=topics,
+        areas=areas,
+        sources=sources,
+        clinic=clinic,
+        messages=messages,
+        vocabulary=tuple(vocabulary),
+    )
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _read_yaml(path: Path) -> Any:
+    if not path.is_file():
+        raise KnowledgeError(path, "file is missing")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise KnowledgeError(path, f"is not valid YAML: {exc}") from None
+    except UnicodeDecodeError:
+        raise KnowledgeError(path, "is not UTF-8 text") from None
+
+
+def _mapping(value: Any, path: Path, *, entry: str | None = None, field: str | None = None) -> dict:
+    if not isinstance(value, dict):
+        raise KnowledgeError(path, "must be a mapping of field: value", entry=entry, field=field)
+    return value
+
+
+def _list_of_mappings(data: Any, key: str, path: Path) -> list[dict]:
+    items = _mapping(data, path).get(key)
+    if not isinstance(items, list) or not items:
+        raise KnowledgeError(path, f"needs a non-empty list under '{key}:'", field=key)
+    for index, item in enumerate(items):
+        _mapping(item, path, entry=f"#{index + 1}")
+    return items
+
+
+def _text(
+    record: Mapping, key: str, path: Path, entry: str | None, *, check: Callable[[str], str | None] | None = None
+) -> str:
+    value = record.get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)  # a phone number or an emergency number written without quotes
+    if not isinstance(value, str) or not value.strip():
+        raise KnowledgeError(path, "is missing or empty; write a non-empty text", entry=entry, field=key)
+    problem = check(value) if check else None
+    if problem:
+        raise KnowledgeError(path, problem, entry=entry, field=key)
+    return value.strip()
+
+
+def _text_list(record: Mapping, key: str, path: Path, entry: str | None, *, required: bool = True) -> tuple[str, ...]:
+    value = record.get(key)
+    if value is None and not required:
+        return ()
+    if not isinstance(value, list) or (required and not value):
+        raise KnowledgeError(path, "must be a non-empty list of texts", entry=entry, field=key)
+    items = []
+    for item in value:
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            item = str(item)  # "16" in an age list
+        if not isinstance(item, str) or not item.strip():
+            raise KnowledgeError(path, f"has an empty or non-text item: {item!r}", entry=entry, field=key)
+        items.append(item.strip())
+    return tuple(items)
+
+
+def _identifier(record: Mapping, path: Path, entry: str) -> str:
+    value = record.get("id")
+    if not isinstance(value, str) or not _ID.match(value):
+        raise KnowledgeError(path, "must be a snake_case id (a-z, 0-9, _)", entry=entry, field="id")
+    return value
+
+
+def _check_unique(ids: list[str], path: Path, what: str) -> None:
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            raise KnowledgeError(path, f"{what} '{item}' is defined twice; ids must be unique", entry=item)
+        seen.add(item)
+
+
+def _check_words(text: str) -> str | None:
+    words = len(text.split())
+    if words > MAX_ANSWER_WORDS:
+        return f"has {words} words; shorten it to at most {MAX_ANSWER_WORDS} (SPEC §3)"
+    return _check_placeholders(text)
+
+
+def _check_placeholders(text: str) -> str | None:
+    try:
+        unknown = placeholders_in(text) - PLACEHOLDER_NAMES
+    except ValueError as exc:
+        return f"has a stray '{{' or '}}' ({exc}); use only placeholders like {{phone}}"
+    if unknown:
+        allowed = ", ".join(sorted("{" + n + "}" for n in PLACEHOLDER_NAMES))
+        return f"uses unknown placeholder(s) {sorted(unknown)}; allowed: {allowed}"
+    return None
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+def _load_sources(path: Path) -> tuple[Source, ...]:
+    sources = []
+    for index, item in enumerate(_list_of_mappings(_read_yaml(path), "sources", path)):
+        entry = str(item.get("id") or f"#{index + 1}")
+        sources.append(
+            Source(
+                id=_identifier(item, path, entry),
+                title=_text(item, "title", path, entry),
+                file=_text(item, "file", path, entry),
+                kind=_text(item, "kind", path, entry),
+            )
+        )
+    _check_unique([s.id for s in sources], path, "source id")
+    return tuple(sources)
+
+
+def _load_areas(path: Path) -> dict[str, Area]:
+    areas: dict[str, Area] = {}
+    for index, item in enumerate(_list_of_mappings(_read_yaml(path), "areas", path)):
+        entry = str(item.get("id") or f"#{index + 1}")
+        area = Area(
+            id=_identifier(item, path, entry),
+            label=_text(item, "label", path, entry),
+            terms=_text_list(item, "terms", path, entry),
+        )
+        if area.id in areas:
+            raise KnowledgeError(path, "area id is defined twice", entry=area.id, field="id")
+        areas[area.id] = area
+    return areas
+
+
+def _load_clinic(path: Path) -> ClinicInfo:
+    data = _mapping(_read_yaml(path), path)
+    clinic = _mapping(data.get("clinic"), path, field="clinic")
+    return ClinicInfo(
+        name=_text(clinic, "name", path, "clinic"),
+        phone=_text(clinic, "phone", path, "clinic"),
+        email=_text(clinic, "email", path, "clinic"),
+        address=_text(clinic, "address", path, "clinic"),
+        opening_hours=_text(clinic, "opening_hours", path, "clinic"),
+        booking_url=_text(clinic, "booking_url", path, "clinic"),
+        emergency_number=_text(clinic, "emergency_number", path, "clinic"),
+        is_example=bool(data.get("example", False)),
+    )
+
+
+def _load_topics(directory: Path, source_titles: set[str], area_ids: set[str]) -> dict[str, Topic]:
+    if not directory.is_dir():
+        raise KnowledgeError(directory, "topic directory is missing")
+    topics: dict[str, Topic] = {}
+    for path in sorted(directory.glob("*.yml")):
+        topic = _load_topic(path, source_titles, area_ids)
+        topics[topic.id] = topic
+    for topic_id in REQUIRED_TOPIC_IDS:
+        if topic_id not in topics:
+            raise KnowledgeError(
+                directory / f"{topic_id}.yml", "is missing: SPEC §2 requires this topic", entry=topic_id
+            )
+    for topic in topics.values():
+        for related in topic.related:
+            if related not in topics:
+                raise KnowledgeError(
+                    directory / f"{topic.id}.yml", f"names unknown topic '{related}'", entry=topic.id, field="related"
+                )
+    return topics
+
+
+def _load_topic(path: Path, source_titles: set[str], area_ids: set[str]) -> Topic:
+    record = _mapping(_read_yaml(path), path)
+    topic_id = _identifier(record, path, path.stem)
+    if topic_id != path.stem:
+        raise KnowledgeError(path, f"id '{topic_id}' must equal the file name '{path.stem}'", entry=topic_id, field="id")
+    variants_raw = record.get("variants") or {}
+    variants_raw = _mapping(variants_raw, path, entry=topic_id, field="variants")
+    variants = {}
+    for area, text in variants_raw.items():
+        if area not in area_ids:
+            raise KnowledgeError(
+                path, f"unknown area '{area}'; known areas: {sorted(area_ids)}", entry=topic_id, field=f"variants.{area}"
+            )
+        variants[area] = _text(variants_raw, area, path, topic_id, check=_check_words)
+    sources = _text_list(record, "sources", path, topic_id)
+    for title in sources:
+        if title not in source_titles:
+            raise KnowledgeError(path, f"source '{title}' is not a title in sources.yml", entry=topic_id, field="sources")
+    reviewed_on = record.get("reviewed_on")
+    if not isinstance(reviewed_on, dt.date):
+        raise KnowledgeError(path, "needs a review date written as YYYY-MM-DD", entry=topic_id, field="reviewed_on")
+    return Topic(
+        id=topic_id,
+        title=_text(record, "title", path, topic_id),
+        answer=_text(record, "answer", path, topic_id, check=_check_words),
+        variants=variants,
+        related=_text_list(record, "related", path, topic_id, required=False),
+        sources=sources,
+        reviewed_by=_text(record, "reviewed_by", path, topic_id),
+        reviewed_on=reviewed_on,
+    )
+
+
+def _load_messages(path: Path) -> Messages:
+    data = _mapping(_read_yaml(path), path)
+    escalation = _mapping(data.get("escalation"), path, field="escalation")
+    smalltalk = _mapping(data.get("smalltalk"), path, field="smalltalk")
+    check = _check_placeholders
+    return Messages(
+        disclaimer=_text(data, "disclaimer", path, None, check=check),
+        escalation={k: _text(escalation, k, path, "escalation", check=check) for k in ESCALATION_KEYS},
+        callback_offer=_text(data, "callback_offer", path, None, check=check),
+        fallback=_text(data, "fallback", path, None, check=check),
+        area_prompt=_text(data, "area_prompt", path, None, check=_check_area_prompt),
+        smalltalk={k: _text(smalltalk, k, path, "smalltalk", check=check) for k in SMALLTALK_INTENTS},
+    )
+
+
+def _check_area_prompt(text: str) -> str | None:
+    if "{area}" not in text:
+        return "must contain {area} (the treatment area's name)"
+    return _check_placeholders(text.replace("{area}", ""))
+
+
+def _load_vocabulary(path: Path, category: VocabularyCategory) -> list[VocabularyEntry]:
+    groups = CONTRAINDICATION_GROUPS if category == "contraindication" else RED_FLAG_GROUPS
+    entries = []
+    for index, item in enumerate(_list_of_mappings(_read_yaml(path), "entries", path)):
+        entry = str(item.get("id") or f"#{index + 1}")
+        entry_id = _identifier(item, path, entry)
+        group = item.get("group")
+        if group not in groups:
+            raise KnowledgeError(path, f"group must be one of {sorted(groups)}, not {group!r}", entry=entry_id, field="group")
+        terms = _text_list(item, "terms", path, entry_id, required=False)
+        near = _near_rule(item.get("near"), path, entry_id) if "near" in item else None
+        if near is not None and category != "red_flag":
+            raise KnowledgeError(path, "'near' rules are for red flags only", entry=entry_id, field="near")
+        if not terms and near is None:
+            raise KnowledgeError(path, "needs a non-empty 'terms' list (or a 'near' rule)", entry=entry_id, field="terms")
+        _check_unique([t.lower() for t in terms], path, f"term in '{entry_id}':")
+        entries.append(VocabularyEntry(id=entry_id, category=category, group=group, terms=terms, near=near))
+    return entries
+
+
+def _near_rule(value: Any, path: Path, entry: str) -> NearRule:
+    rule = _mapping(value, path, entry=entry, field="near")
+    gap = rule.get("max_gap")
+    if not isinstance(gap, int) or isinstance(gap, bool) or not 0 <= gap <= MAX_NEAR_GAP:
+        raise KnowledgeError(path, f"must be a whole number from 0 to {MAX_NEAR_GAP}", entry=entry, field="near.max_gap")
+    return NearRule(
+        first=_text_list(rule, "first", path, entry),
+        second=_text_list(rule, "second", path, entry),
+        max_gap=gap,
+    )

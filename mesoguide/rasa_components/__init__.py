@@ -1,0 +1,1 @@
+"""Rasa graph components of MesoGuide (loaded by the Rasa server from config.yml)."""

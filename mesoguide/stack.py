@@ -1,0 +1,269 @@
+"""Start, watch and stop the action server and the Rasa server together.
+
+One mechanism for ``make run``, ``make shell`` and the end-to-end tests, so what the tests
+start is what a clinic runs. Both servers bind to loopback; the Rasa HTTP API (tracker
+read-out) is on and protected by a token.
+
+CLI::
+
+    python -m mesoguide.stack run     # both servers; Ctrl-C stops both
+    python -m mesoguide.stack shell   # action server + `rasa shell` in this terminal
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from mesoguide.paths import REPO_ROOT
+
+READY_TIMEOUT_S = 180.0
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where and how the two servers run.
+
+    Attributes:
+        model: The trained model (a file or the ``models/`` directory).
+        endpoints: The endpoints file; its action URL must match ``action_port``.
+        credentials: The channels file.
+        rasa_port: Port of the Rasa server.
+        action_port: Port of the action server.
+        auth_token: Token for the Rasa HTTP API (``?token=``).
+        log_dir: Where each server's output goes.
+        host: Interface both servers bind to.
+        env: Extra environment variables for both servers.
+    """
+
+    model: Path
+    endpoints: Path
+    credentials: Path
+    rasa_port: int = 5005
+    action_port: int = 5055
+    auth_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    log_dir: Path = REPO_ROOT / "build" / "logs"
+    host: str = "127.0.0.1"
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL of the Rasa server."""
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        """Base URL of the action server."""
+        return f"http://{self.host}:{self.action_port}"
+
+
+def _rasa_bin() -> str:
+    return str(Path(sys.executable).with_name("rasa"))
+
+
+class Stack:
+    """The running pair of servers. Use as a context manager, or call start/stop.
+
+    Args:
+        config: Where and how to run them.
+    """
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self._procs: dict[str, subprocess.Popen] = {}
+
+    def __enter__(self) -> Stack:
+        self.start()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self, *, rasa: bool = True) -> None:
+        """Start the action server and (unless ``rasa=False``) the Rasa server."""
+        cfg = self.config
+        self._spawn(
+            "actions",
+            [_rasa_bin(), "run", "actions", "--actions", "actions", "--port", str(cfg.action_port)],
+        )
+        if rasa:
+            self._spawn(
+                "rasa",
+                [
+                    _rasa_bin(), "run",
+                    "--model", str(cfg.model),
+                    "--endpoints", str(cfg.endpoints),
+                    "--credentials", str(cfg.credentials),
+                    "--interface", cfg.host,
+                    "--port", str(cfg.rasa_port),
+                    "--enable-api",
+                    "--auth-token", cfg.auth_token,
+                    "--cors", "*",
+                ],
+            )
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        self.config.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.config.env}
+        # A process group of its own, so Ctrl-C in the terminal reaches us once and we stop
+        # each server in order instead of both dying mid-write.
+        self._procs[name] = subprocess.Popen(
+            argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+
+    def log_path(self, name: str) -> Path:
+        """The log file of a server (``actions`` or ``rasa``)."""
+        return self.config.log_dir / f"{name}.log"
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> float:
+        """Block until every started server answers; return the seconds it took.
+
+        Raises:
+            RuntimeError: A server exited, or did not answer in time (its log is named).
+        """
+        started = time.monotonic()
+        checks = {"actions": f"{self.config.action_url}/health"}
+        if "rasa" in self._procs:
+            checks["rasa"] = f"{self.config.rasa_url}/status?token={self.config.auth_token}"
+        pending = dict(checks)
+        while pending:
+            for name, url in list(pending.items()):
+                proc = self._procs[name]
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} server exited with code {proc.returncode}; see {self.log_path(name)}")
+                if _answers(url):
+                    del pending[name]
+            if time.monotonic() - started > timeout:
+                raise RuntimeError(f"not ready after {timeout:.0f} s: {sorted(pending)}; see {self.config.log_dir}")
+            if pending:
+                time.sleep(0.5)
+        return time.monotonic() - started
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Stop every server: SIGTERM, then SIGKILL for one that does not exit in time."""
+        for proc in self._procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in self._procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self._procs.clear()
+
+    def exited(self) -> str | None:
+        """The name of a server that has exited, if any."""
+        return next((n for n, p in self._procs.items() if p.poll() is not None), None)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            body = response.read()
+            if url.endswith("/health"):
+                return json.loads(body).get("status") == "ok"
+            return bool(json.loads(body).get("model_file"))
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _default_config() -> StackConfig:
+    return StackConfig(
+        model=REPO_ROOT / "models",
+        endpoints=REPO_ROOT / "endpoints.yml",
+        credentials=REPO_ROOT / "credentials.yml",
+        auth_token=os.environ.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24),
+    )
+
+
+def _serve() -> int:
+    stack = Stack(_default_config())
+    stopping = False
+
+    def _stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    print("starting the action server and the Rasa server ...", flush=True)
+    stack.start()
+    try:
+        seconds = stack.wait_ready()
+    except RuntimeError as exc:
+        print(f"start-up failed: {exc}", file=sys.stderr)
+        stack.stop()
+        return 1
+    cfg = stack.config
+    print(
+        f"\nMesoGuide is ready ({seconds:.0f} s).\n"
+        f"  chat (REST):  curl -s -XPOST {cfg.rasa_url}/webhooks/rest/webhook "
+        f"-d '{{\"sender\": \"me\", \"message\": \"does it hurt?\"}}'\n"
+        f"  audit trail:  curl -s '{cfg.rasa_url}/conversations/me/tracker?token={cfg.auth_token}'\n"
+        f"  staff shell:  make shell (in another terminal)\n"
+        f"  logs:         {cfg.log_dir}\n"
+        "Press Ctrl-C to stop both servers.",
+        flush=True,
+    )
+    while not stopping:
+        crashed = stack.exited()
+        if crashed:
+            print(f"the {crashed} server stopped unexpectedly; see {stack.log_path(crashed)}", file=sys.stderr)
+            stack.stop()
+            return 1
+        time.sleep(0.5)
+    print("\nstopping ...", flush=True)
+    stack.stop()
+    print("stopped.")
+    return 0
+
+
+def _shell(extra: list[str]) -> int:
+    stack = Stack(_default_config())
+    stack.start(rasa=False)
+    try:
+        stack.wait_ready()
+        cfg = stack.config
+        argv = [_rasa_bin(), "shell", "--model", str(cfg.model), "--endpoints", str(cfg.endpoints), *extra]
+        # Ctrl-C belongs to the shell (it ends the conversation); we clean up after it exits.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return subprocess.call(argv, cwd=REPO_ROOT)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    except RuntimeError as exc:
+        print(f"start-up failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    parser = argparse.ArgumentParser(prog="python -m mesoguide.stack", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["run", "shell"])
+    args, extra = parser.parse_known_args(argv)
+    return _serve() if args.command == "run" else _shell(extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

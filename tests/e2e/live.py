@@ -1,0 +1,86 @@
+"""A client for the running assistant: chat over REST, read the audit slot from the tracker."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from mesoguide.constants import SLOT_TURN_OUTCOME
+from mesoguide.stack import StackConfig
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (loopback)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Turn:
+    """One patient message and what came back."""
+
+    text: str
+    replies: list[dict[str, Any]]
+    outcome: str | None
+    seconds: float
+
+
+class LiveAssistant:
+    """Talks to a running Rasa server the way a website or app channel does."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+
+    def post(self, path: str, payload: dict[str, Any]) -> tuple[int, Any]:
+        request = urllib.request.Request(
+            self.config.rasa_url + path,
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(errors="replace")
+
+    def get(self, path: str, *, token: bool = True) -> tuple[int, Any]:
+        url = self.config.rasa_url + path
+        if token:
+            url += ("&" if "?" in url else "?") + urllib.parse.urlencode({"token": self.config.auth_token})
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(errors="replace")
+
+    def say(self, sender: str, text: str) -> Turn:
+        """Send one message over the REST channel and read this turn's ``turn_outcome``."""
+        started = time.perf_counter()
+        status, replies = self.post("/webhooks/rest/webhook", {"sender": sender, "message": text})
+        seconds = time.perf_counter() - started
+        if status != 200:
+            raise AssertionError(f"REST channel answered {status}: {replies}")
+        return Turn(text=text, replies=replies, outcome=self.turn_outcome(sender), seconds=seconds)
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        status, tracker = self.get(f"/conversations/{urllib.parse.quote(sender)}/tracker")
+        if status != 200:
+            raise AssertionError(f"tracker read-out answered {status}: {tracker}")
+        return tracker
+
+    def turn_outcome(self, sender: str) -> str | None:
+        """The ``turn_outcome`` set after the latest user message (None if the turn set none)."""
+        events = self.tracker(sender)["events"]
+        last_user = max((i for i, e in enumerate(events) if e["event"] == "user"), default=-1)
+        values = [
+            e["value"] for e in events[last_user + 1:] if e["event"] == "slot" and e["name"] == SLOT_TURN_OUTCOME
+        ]
+        return values[-1] if values else None

@@ -1,0 +1,160 @@
+"""The knowledge loader: the real knowledge base loads, and every broken rule is named."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mesoguide.constants import REQUIRED_TOPIC_IDS
+from mesoguide.errors import KnowledgeError
+from mesoguide.knowledge import KnowledgeBase, load_knowledge
+from tests.conftest import copy_knowledge
+
+
+def test_every_spec_topic_has_an_entry(kb: KnowledgeBase) -> None:
+    assert set(REQUIRED_TOPIC_IDS) <= set(kb.topics)
+
+
+def test_every_entry_is_reviewed_and_sourced(kb: KnowledgeBase) -> None:
+    titles = {s.title for s in kb.sources}
+    for topic in kb.topics.values():
+        assert topic.reviewed_by and topic.reviewed_on, topic.id
+        assert topic.sources and set(topic.sources) <= titles, topic.id
+
+
+def test_sessions_has_area_variants(kb: KnowledgeBase) -> None:
+    sessions = kb.topics["sessions"]
+    assert {"face", "scalp", "body", "cellulite"} <= set(sessions.variants)
+    assert sessions.text_for("scalp")[0] != sessions.text_for("face")[0]
+    assert sessions.text_for("hands")[0] == sessions.answer  # no variant: general answer
+
+
+def test_clinic_facts_fill_booking_and_contact(kb: KnowledgeBase) -> None:
+    for topic_id in ("booking", "clinic_contact"):
+        rendered = kb.render(kb.topics[topic_id].answer)
+        assert "{" not in rendered
+        assert kb.clinic.phone in rendered or kb.clinic.booking_url in rendered
+
+
+# --- broken knowledge stops start-up with a message naming file, entry and field ----------
+
+
+def _edit(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def _load_error(directory: Path) -> KnowledgeError:
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(directory)
+    return caught.value
+
+
+def test_missing_topic(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    (k / "topics" / "pain.yml").unlink()
+    err = _load_error(k)
+    assert err.entry == "pain" and "pain.yml" in str(err) and "SPEC" in str(err)
+
+
+def test_empty_answer(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "topics" / "downtime.yml", lambda d: d.update(answer="  "))
+    err = _load_error(k)
+    assert (err.path.name, err.entry, err.field) == ("downtime.yml", "downtime", "answer")
+
+
+def test_missing_source(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "topics" / "cost.yml", lambda d: d.pop("sources"))
+    err = _load_error(k)
+    assert (err.path.name, err.entry, err.field) == ("cost.yml", "cost", "sources")
+
+
+def test_unknown_source_title(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "topics" / "cost.yml", lambda d: d.update(sources=["A blog I read"]))
+    err = _load_error(k)
+    assert err.field == "sources" and "A blog I read" in str(err)
+
+
+def test_missing_review_date(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "topics" / "pain.yml", lambda d: d.pop("reviewed_on"))
+    err = _load_error(k)
+    assert (err.entry, err.field) == ("pain", "reviewed_on")
+
+
+def test_unknown_area(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "topics" / "sessions.yml", lambda d: d["variants"].update(elbow="Two sessions."))
+    err = _load_error(k)
+    assert (err.entry, err.field) == ("sessions", "variants.elbow")
+
+
+def test_unknown_placeholder(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "topics" / "booking.yml", lambda d: d.update(answer="Call {phone_number}."))
+    err = _load_error(k)
+    assert err.field == "answer" and "phone_number" in str(err)
+
+
+def test_too_long_answer(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "topics" / "pain.yml", lambda d: d.update(answer="word " * 130))
+    assert "130 words" in str(_load_error(k))
+
+
+def test_related_topic_must_exist(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "topics" / "pain.yml", lambda d: d.update(related=["painn"]))
+    err = _load_error(k)
+    assert (err.entry, err.field) == ("pain", "related")
+
+
+def test_malformed_vocabulary_entry(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    path = k / "vocabularies" / "contraindications.yml"
+    _edit(path, lambda d: d["entries"].append({"id": "bad_entry", "group": "medicine", "terms": []}))
+    err = _load_error(k)
+    assert (err.path.name, err.entry, err.field) == ("contraindications.yml", "bad_entry", "terms")
+
+
+def test_vocabulary_group_must_be_known(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    path = k / "vocabularies" / "contraindications.yml"
+    _edit(path, lambda d: d["entries"].append({"id": "x", "group": "feelings", "terms": ["sad"]}))
+    err = _load_error(k)
+    assert (err.entry, err.field) == ("x", "group")
+
+
+def test_near_rule_gap_is_bounded(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    path = k / "vocabularies" / "red_flags.yml"
+    rule = {"id": "far", "group": "symptom", "near": {"first": ["a"], "second": ["b"], "max_gap": 50}}
+    _edit(path, lambda d: d["entries"].append(rule))
+    err = _load_error(k)
+    assert (err.entry, err.field) == ("far", "near.max_gap")
+
+
+def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    (k / "areas.yml").write_text("areas: [unclosed", encoding="utf-8")
+    err = _load_error(k)
+    assert err.path.name == "areas.yml" and "YAML" in str(err)
+
+
+def test_missing_clinic_field(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "clinic.yml", lambda d: d["clinic"].pop("emergency_number"))
+    err = _load_error(k)
+    assert (err.path.name, err.field) == ("clinic.yml", "emergency_number")
+
+
+def test_error_message_reads_as_a_fix() -> None:
+    err = KnowledgeError("knowledge/topics/pain.yml", "is missing or empty", entry="pain", field="answer")
+    assert re.fullmatch(r"knowledge/topics/pain\.yml, entry 'pain', field 'answer': is missing or empty", str(err))
