@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from mesoguide.constants import GUARDRAIL_ENTITIES
+from mesoguide.constants import ENTITY_TREATMENT_AREA, GUARDRAIL_ENTITIES
 from mesoguide.guardrail.pipeline import LABEL_SEPARATOR, SPANS_KEY, build_nlp
 from mesoguide.knowledge import KnowledgeBase
 
@@ -42,7 +42,7 @@ class GuardrailMatch:
 
 
 def matches_in_doc(doc: Doc, original_text: str | None = None) -> list[GuardrailMatch]:
-    """The matches of a doc: per entity type, overlapping spans reduced to the longest.
+    """The matches of a doc, in text order, overlaps reduced as explained below.
 
     Args:
         doc: A doc made by the guardrail pipeline (possibly from lowercased text).
@@ -53,14 +53,19 @@ def matches_in_doc(doc: Doc, original_text: str | None = None) -> list[Guardrail
         Matches in text order.
     """
     text = original_text if original_text is not None and len(original_text) == len(doc.text) else doc.text
-    best: dict[str, list] = {}
+    # Overlapping guardrail matches of one vocabulary entry ("blood thinner" in "blood
+    # thinners") are one match; different entries that overlap ("allergic to" / "lidocaine")
+    # all count, so the audit trail names every term a clinician may want to see. Areas keep
+    # only the longest ("double chin" is body, not face): the slot takes one area.
+    groups: dict[tuple[str, str], list] = {}
     for span in doc.spans.get(SPANS_KEY, []):
         entity, _, value = span.label_.partition(LABEL_SEPARATOR)
-        best.setdefault(entity, []).append((span, value))
+        key = (entity, "" if entity == ENTITY_TREATMENT_AREA else value)
+        groups.setdefault(key, []).append((span, value))
     matches = []
-    for entity, spans in best.items():
+    for (entity, _), spans in groups.items():
         taken: list[tuple[int, int]] = []
-        for span, value in sorted(spans, key=lambda sv: (-(sv[0].end - sv[0].start), sv[0].start)):
+        for span, value in sorted(spans, key=lambda sv: (sv[0].start - sv[0].end, sv[0].start)):
             if any(span.start < end and start < span.end for start, end in taken):
                 continue
             taken.append((span.start, span.end))
