@@ -16,11 +16,12 @@ MODEL     := models/.trained
 
 KNOWLEDGE := $(shell find knowledge -name '*.yml' 2>/dev/null)
 NLU_DATA  := $(shell find data -name '*.yml' 2>/dev/null)
-SHARED_PY := $(shell find mesoguide -name '*.py' 2>/dev/null)
+GUARDRAIL_PY := $(shell find mesoguide/guardrail mesoguide/knowledge -name '*.py' 2>/dev/null)
 
 # Rasa and TensorFlow are chatty; keep the terminal readable.
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help setup guardrail train run shell test test-unit validate test-stories check-knowledge clean
 
@@ -39,17 +40,19 @@ $(INSTALLED): pyproject.toml constraints.txt
 setup: $(INSTALLED)
 
 # --- guardrail pipeline and model (rebuilt only when their inputs change) ----------------
-$(GUARDRAIL): $(INSTALLED) $(KNOWLEDGE) $(SHARED_PY)
+$(GUARDRAIL): $(INSTALLED) $(KNOWLEDGE) $(GUARDRAIL_PY)
 	$(PY) -m mesoguide.knowledge
 	$(PY) -m mesoguide.guardrail.pipeline build/guardrail_nlp
 
 guardrail: $(GUARDRAIL)
 
+# The stamp gets the time training started, so an edit made while training runs is not lost.
 $(MODEL): $(GUARDRAIL) $(NLU_DATA) domain.yml config.yml
 	@mkdir -p models
+	@touch $@.start
 	@rm -f models/*.tar.gz
 	$(RASA) train --fixed-model-name mesoguide --out models --force
-	@touch $@
+	@mv $@.start $@
 
 train: $(MODEL)
 

@@ -17,8 +17,9 @@ SLOT_CURRENT_TOPIC: Final = "current_topic"  # last answered topic, for "and for
 # --- entities (labels of the spaCy guardrail pipeline's entity ruler) --------------------
 ENTITY_CONTRAINDICATION: Final = "contraindication"
 ENTITY_RED_FLAG: Final = "red_flag"
+ENTITY_MEDICAL_ADVICE: Final = "medical_advice"
 ENTITY_TREATMENT_AREA: Final = "treatment_area"
-GUARDRAIL_ENTITIES: Final = (ENTITY_RED_FLAG, ENTITY_CONTRAINDICATION)
+GUARDRAIL_ENTITIES: Final = (ENTITY_RED_FLAG, ENTITY_CONTRAINDICATION, ENTITY_MEDICAL_ADVICE)
 
 # --- intents -----------------------------------------------------------------------------
 INTENT_RED_FLAG: Final = "report_red_flag"

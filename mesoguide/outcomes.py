@@ -54,6 +54,7 @@ _ESCALATION_OF_INTENT = {intent: esc for esc, intent in _INTENT_OF.items()}
 _ESCALATION_OF_ENTITY = {
     c.ENTITY_RED_FLAG: Escalation.RED_FLAG,
     c.ENTITY_CONTRAINDICATION: Escalation.CONTRAINDICATION,
+    c.ENTITY_MEDICAL_ADVICE: Escalation.MEDICAL_ADVICE,
 }
 
 

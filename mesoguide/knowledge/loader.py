@@ -37,9 +37,16 @@ CONTRAINDICATION_GROUPS = frozenset(
     {"condition", "medicine", "pregnancy", "allergy", "age", "procedure", "infection", "circumstance"}
 )
 RED_FLAG_GROUPS = frozenset({"symptom"})
+MEDICAL_ADVICE_GROUPS = frozenset({"diagnosis", "dose", "medicine_decision", "treatment_plan"})
+GROUPS: Mapping[str, frozenset[str]] = {
+    "contraindication": CONTRAINDICATION_GROUPS,
+    "red_flag": RED_FLAG_GROUPS,
+    "medical_advice": MEDICAL_ADVICE_GROUPS,
+}
 VOCABULARY_FILES: Mapping[str, VocabularyCategory] = {
     "contraindications.yml": "contraindication",
     "red_flags.yml": "red_flag",
+    "medical_advice.yml": "medical_advice",
 }
 ESCALATION_KEYS = ("red_flag", "contraindication", "medical_advice", "human")
 
@@ -293,7 +300,7 @@ def _check_area_prompt(text: str) -> str | None:
 
 
 def _load_vocabulary(path: Path, category: VocabularyCategory) -> list[VocabularyEntry]:
-    groups = CONTRAINDICATION_GROUPS if category == "contraindication" else RED_FLAG_GROUPS
+    groups = GROUPS[category]
     entries = []
     for index, item in enumerate(_list_of_mappings(_read_yaml(path), "entries", path)):
         entry = str(item.get("id") or f"#{index + 1}")
@@ -303,8 +310,9 @@ def _load_vocabulary(path: Path, category: VocabularyCategory) -> list[Vocabular
             raise KnowledgeError(path, f"group must be one of {sorted(groups)}, not {group!r}", entry=entry_id, field="group")
         terms = _text_list(item, "terms", path, entry_id, required=False)
         near = _near_rule(item.get("near"), path, entry_id) if "near" in item else None
-        if near is not None and category != "red_flag":
-            raise KnowledgeError(path, "'near' rules are for red flags only", entry=entry_id, field="near")
+        if near is not None and category == "contraindication":
+            # A contraindication is named, not inferred from two words near each other.
+            raise KnowledgeError(path, "'near' rules are for red flags and medical advice only", entry=entry_id, field="near")
         if not terms and near is None:
             raise KnowledgeError(path, "needs a non-empty 'terms' list (or a 'near' rule)", entry=entry_id, field="terms")
         _check_unique([t.lower() for t in terms], path, f"term in '{entry_id}':")

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-VocabularyCategory = Literal["contraindication", "red_flag"]
+VocabularyCategory = Literal["contraindication", "red_flag", "medical_advice"]
 
 
 @dataclass(frozen=True)

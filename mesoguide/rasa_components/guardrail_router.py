@@ -2,9 +2,10 @@
 
 Placed last in the NLU pipeline (after DIET and the FallbackClassifier), it reads the spaCy doc
 that ``SpacyNLP`` made, turns the vocabulary and area matches into entities
-(``contraindication``, ``red_flag``, ``treatment_area`` with the vocabulary id as value), and,
-when a match calls for an escalation of higher precedence than the predicted intent, sets the
-intent to that escalation (``ask_contraindication``, ``report_red_flag``) with confidence 1.
+(``red_flag``, ``contraindication``, ``medical_advice``, ``treatment_area``, with the
+vocabulary id as value), and, when a match calls for an escalation of higher precedence than
+the predicted intent, sets the intent to that escalation (``report_red_flag``,
+``ask_contraindication``, ``ask_medical_advice``) with confidence 1.
 Rules then map that intent to ``action_escalate``. So "I'm on warfarin, how long is downtime?"
 escalates whatever DIET predicted, and a low-confidence "pregnant??" escalates instead of
 falling back.

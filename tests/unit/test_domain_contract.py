@@ -38,7 +38,7 @@ def test_every_topic_has_an_intent(domain: dict[str, Any], kb: KnowledgeBase) ->
 
 def test_domain_names_match_the_constants(domain: dict[str, Any]) -> None:
     assert {c.SLOT_TURN_OUTCOME, c.SLOT_TREATMENT_AREA, c.SLOT_CURRENT_TOPIC} <= set(domain["slots"])
-    assert {c.ENTITY_CONTRAINDICATION, c.ENTITY_RED_FLAG, c.ENTITY_TREATMENT_AREA} <= set(domain["entities"])
+    assert {*c.GUARDRAIL_ENTITIES, c.ENTITY_TREATMENT_AREA} <= set(domain["entities"])
     assert {e.intent for e in PRECEDENCE} | set(c.SMALLTALK_INTENTS) | {c.INTENT_INFORM_AREA, c.INTENT_OUT_OF_SCOPE} <= set(domain["intents"])
     assert domain["slots"][c.SLOT_TREATMENT_AREA]["mappings"] == [
         {"type": "from_entity", "entity": c.ENTITY_TREATMENT_AREA}
