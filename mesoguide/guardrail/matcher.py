@@ -13,7 +13,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from mesoguide.constants import ENTITY_TREATMENT_AREA, GUARDRAIL_ENTITIES
-from mesoguide.guardrail.pipeline import LABEL_SEPARATOR, SPANS_KEY, build_nlp
+from mesoguide.guardrail.pipeline import SPANS_KEY, SpanLabel, build_nlp
 from mesoguide.knowledge import KnowledgeBase
 
 
@@ -42,7 +42,7 @@ class GuardrailMatch:
 
 
 def matches_in_doc(doc: Doc, original_text: str | None = None) -> list[GuardrailMatch]:
-    """The matches of a doc, in text order, overlaps reduced as explained below.
+    """The matches of a doc, in text order.
 
     Args:
         doc: A doc made by the guardrail pipeline (possibly from lowercased text).
@@ -50,35 +50,58 @@ def matches_in_doc(doc: Doc, original_text: str | None = None) -> list[Guardrail
             their own casing when lowercasing kept the offsets.
 
     Returns:
-        Matches in text order.
+        Whole-term matches and paired ``near`` sides, overlaps reduced (see ``_reduce``).
     """
     text = original_text if original_text is not None and len(original_text) == len(doc.text) else doc.text
-    # Overlapping guardrail matches of one vocabulary entry ("blood thinner" in "blood
-    # thinners") are one match; different entries that overlap ("allergic to" / "lidocaine")
-    # all count, so the audit trail names every term a clinician may want to see. Areas keep
-    # only the longest ("double chin" is body, not face): the slot takes one area.
-    groups: dict[tuple[str, str], list] = {}
+    found: list[tuple[str, str, int, int]] = []  # entity, value, token start, token end
+    sides: dict[tuple[str, str, int], tuple[list, list]] = {}
     for span in doc.spans.get(SPANS_KEY, []):
-        entity, _, value = span.label_.partition(LABEL_SEPARATOR)
-        key = (entity, "" if entity == ENTITY_TREATMENT_AREA else value)
-        groups.setdefault(key, []).append((span, value))
-    matches = []
-    for (entity, _), spans in groups.items():
-        taken: list[tuple[int, int]] = []
-        for span, value in sorted(spans, key=lambda sv: (sv[0].start - sv[0].end, sv[0].start)):
-            if any(span.start < end and start < span.end for start, end in taken):
-                continue
-            taken.append((span.start, span.end))
-            matches.append(
-                GuardrailMatch(
-                    entity=entity,
-                    value=value,
-                    text=text[span.start_char:span.end_char],
-                    start=span.start_char,
-                    end=span.end_char,
-                )
-            )
-    return sorted(matches, key=lambda m: (m.start, m.entity))
+        label = SpanLabel.decode(span.label_)
+        if label.near_side:
+            key = (label.entity, label.value, label.max_gap)
+            sides.setdefault(key, ([], []))[label.near_side - 1].append((span.start, span.end))
+        else:
+            found.append((label.entity, label.value, span.start, span.end))
+    for (entity, value, max_gap), (firsts, seconds) in sides.items():
+        found.extend((entity, value, s, e) for s, e in _near_pairs(firsts, seconds, max_gap))
+    return [
+        GuardrailMatch(
+            entity=entity,
+            value=value,
+            text=text[doc[start].idx:doc[end - 1].idx + len(doc[end - 1])],
+            start=doc[start].idx,
+            end=doc[end - 1].idx + len(doc[end - 1]),
+        )
+        for entity, value, start, end in _reduce(found)
+    ]
+
+
+def _near_pairs(firsts: list[tuple[int, int]], seconds: list[tuple[int, int]], max_gap: int) -> list[tuple[int, int]]:
+    """Token ranges covering a first and a second side at most ``max_gap`` tokens apart."""
+    pairs = []
+    for a_start, a_end in firsts:
+        for b_start, b_end in seconds:
+            gap = b_start - a_end if a_end <= b_start else a_start - b_end
+            if 0 <= gap <= max_gap:
+                pairs.append((min(a_start, b_start), max(a_end, b_end)))
+    return pairs
+
+
+def _reduce(found: list[tuple[str, str, int, int]]) -> list[tuple[str, str, int, int]]:
+    """Drop overlaps, longest first.
+
+    Overlapping guardrail matches of one vocabulary entry ("blood thinner" in "blood
+    thinners") are one match; different entries that overlap ("allergic to" / "lidocaine")
+    all count, so the audit trail names every term a clinician may want to see. Areas keep
+    only the longest ("double chin" is body, not face): the slot takes one area.
+    """
+    kept: list[tuple[str, str, int, int]] = []
+    for entity, value, start, end in sorted(found, key=lambda f: (f[2] - f[3], f[2])):
+        same = (lambda k: k[0] == entity) if entity == ENTITY_TREATMENT_AREA else (lambda k: k[:2] == (entity, value))
+        if any(same(k) and start < k[3] and k[2] < end for k in kept):
+            continue
+        kept.append((entity, value, start, end))
+    return sorted(kept, key=lambda k: (k[2], k[0]))
 
 
 class GuardrailMatcher:

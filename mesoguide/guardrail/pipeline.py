@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import spacy
@@ -25,12 +26,37 @@ from spacy.language import Language
 from mesoguide.constants import ENTITY_TREATMENT_AREA
 from mesoguide.errors import GuardrailPipelineError, KnowledgeError
 from mesoguide.knowledge import KnowledgeBase, load_knowledge
-from mesoguide.knowledge.models import NearRule
 from mesoguide.paths import guardrail_model_dir, knowledge_dir
 
 SPANS_KEY = "guardrail"
-# A span label carries the Rasa entity name and the vocabulary id: "contraindication|anticoagulant".
-LABEL_SEPARATOR = "|"
+
+
+@dataclass(frozen=True)
+class SpanLabel:
+    """What a span of the ruler stands for, encoded in its label.
+
+    Attributes:
+        entity: The Rasa entity (``contraindication``, ``red_flag``, ...).
+        value: The vocabulary entry id or area id.
+        near_side: 0 for a whole match; 1 or 2 for one side of a ``near`` rule, which the
+            matcher pairs up (two sides within ``max_gap`` tokens make one match).
+        max_gap: For near sides: the most tokens allowed between the two sides.
+    """
+
+    entity: str
+    value: str
+    near_side: int = 0
+    max_gap: int = 0
+
+    def encode(self) -> str:
+        """The label string: ``entity|value|near_side|max_gap``."""
+        return f"{self.entity}|{self.value}|{self.near_side}|{self.max_gap}"
+
+    @classmethod
+    def decode(cls, label: str) -> SpanLabel:
+        """The label read back."""
+        entity, value, side, gap = label.split("|")
+        return cls(entity, value, int(side), int(gap))
 _OPTIONAL_HYPHEN = {"ORTH": "-", "OP": "?"}
 
 
@@ -68,18 +94,18 @@ def build_nlp(kb: KnowledgeBase) -> Language:
 
 def _patterns(nlp: Language, kb: KnowledgeBase) -> Iterator[dict]:
     for area in kb.areas.values():
-        for term in area.terms:
-            yield _pattern(ENTITY_TREATMENT_AREA, area.id, _phrase_specs(nlp, term))
+        for tokens in _alternatives(nlp, area.terms):
+            yield {"label": SpanLabel(ENTITY_TREATMENT_AREA, area.id).encode(), "pattern": tokens}
     for entry in kb.vocabulary:
-        for term in entry.terms:
-            yield _pattern(entry.category, entry.id, _phrase_specs(nlp, term))
+        for tokens in _alternatives(nlp, entry.terms):
+            yield {"label": SpanLabel(entry.category, entry.id).encode(), "pattern": tokens}
         if entry.near is not None:
-            for tokens in _near_token_patterns(nlp, entry.near):
-                yield _pattern(entry.category, entry.id, tokens)
-
-
-def _pattern(entity: str, term_id: str, tokens: list[dict]) -> dict:
-    return {"label": f"{entity}{LABEL_SEPARATOR}{term_id}", "pattern": tokens}
+            # Each side is matched on its own; the matcher pairs sides up by distance. Cheaper
+            # than gap patterns: a rule of 30 x 30 phrases is 60 patterns, not 1,800.
+            for side, phrases in ((1, entry.near.first), (2, entry.near.second)):
+                label = SpanLabel(entry.category, entry.id, side, entry.near.max_gap).encode()
+                for tokens in _alternatives(nlp, phrases):
+                    yield {"label": label, "pattern": tokens}
 
 
 def _term_tokens(nlp: Language, phrase: str) -> list[tuple[str, str]]:
@@ -88,31 +114,40 @@ def _term_tokens(nlp: Language, phrase: str) -> list[tuple[str, str]]:
     return [(t.lower_, t.lemma_ or t.lower_) for t in doc if t.text != "-" and not t.is_space]
 
 
-def _phrase_specs(nlp: Language, phrase: str) -> list[dict]:
-    """Token specs for a phrase: each token by its form or its lemma, optional hyphens between.
+def _token_spec(tokens: Iterable[tuple[str, str]]) -> dict:
+    """One token that may be any of these words, by form or by lemma.
 
-    A token of the message matches when its lemma is the term token or the term token's lemma:
-    lookup lemmas are not idempotent ("thinners" -> "thinner", but "thinner" -> "thin"), so
-    "blood thinner" must accept both to match "blood thinners".
+    Lookup lemmas are not idempotent ("thinners" -> "thinner", but "thinner" -> "thin"), so a
+    message token matches when its lemma is the term token or the term token's lemma.
     """
-    specs: list[dict] = []
-    for index, (form, lemma) in enumerate(_term_tokens(nlp, phrase)):
-        if index:
-            specs.append(dict(_OPTIONAL_HYPHEN))
-        specs.append({"LEMMA": {"IN": sorted({form, lemma})}})
-    if not specs:
-        raise KnowledgeError(knowledge_dir(), f"term {phrase!r} has no words", field="terms")
-    return specs
+    return {"LEMMA": {"IN": sorted({word for pair in tokens for word in pair})}}
 
 
-def _near_token_patterns(nlp: Language, rule: NearRule) -> Iterator[list[dict]]:
-    """Patterns for "a word of `first` within `max_gap` tokens of a word of `second`"."""
-    gap = [{"OP": "?"}] * rule.max_gap
-    for first in rule.first:
-        for second in rule.second:
-            a, b = _phrase_specs(nlp, first), _phrase_specs(nlp, second)
-            yield a + gap + b
-            yield b + gap + a
+def _alternatives(nlp: Language, phrases: Iterable[str]) -> list[list[dict]]:
+    """Token-spec sequences matching any of the phrases.
+
+    All one-word phrases share one spec (``LEMMA IN [...]``); each longer phrase gets its own
+    sequence with optional hyphens between its tokens. Merging keeps the pattern count, and so
+    the pipeline's load time and per-message cost, small.
+    """
+    single: list[tuple[str, str]] = []
+    sequences: list[list[dict]] = []
+    for phrase in phrases:
+        tokens = _term_tokens(nlp, phrase)
+        if not tokens:
+            raise KnowledgeError(knowledge_dir(), f"term {phrase!r} has no words", field="terms")
+        if len(tokens) == 1:
+            single.extend(tokens)
+            continue
+        specs: list[dict] = []
+        for index, token in enumerate(tokens):
+            if index:
+                specs.append(dict(_OPTIONAL_HYPHEN))
+            specs.append(_token_spec([token]))
+        sequences.append(specs)
+    if single:
+        sequences.insert(0, [_token_spec(single)])
+    return sequences
 
 
 def build_to_disk(*, knowledge: Path, output: Path) -> Path:
