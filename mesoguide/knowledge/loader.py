@@ -157,6 +157,14 @@ def _check_unique(ids: list[str], path: Path, what: str) -> None:
         seen.add(item)
 
 
+def _check_terms_unique(terms: tuple[str, ...], path: Path, entry: str) -> None:
+    seen: set[str] = set()
+    for term in terms:
+        if term.lower() in seen:
+            raise KnowledgeError(path, f"lists the term '{term}' twice; remove one", entry=entry, field="terms")
+        seen.add(term.lower())
+
+
 def _check_words(text: str) -> str | None:
     words = len(text.split())
     if words > MAX_ANSWER_WORDS:
@@ -315,7 +323,7 @@ def _load_vocabulary(path: Path, category: VocabularyCategory) -> list[Vocabular
             raise KnowledgeError(path, "'near' rules are for red flags and medical advice only", entry=entry_id, field="near")
         if not terms and near is None:
             raise KnowledgeError(path, "needs a non-empty 'terms' list (or a 'near' rule)", entry=entry_id, field="terms")
-        _check_unique([t.lower() for t in terms], path, f"term in '{entry_id}':")
+        _check_terms_unique(terms, path, entry_id)
         entries.append(VocabularyEntry(id=entry_id, category=category, group=group, terms=terms, near=near))
     return entries
 

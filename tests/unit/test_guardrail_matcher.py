@@ -59,6 +59,13 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("I have a fever since the treatment", ("red_flag", "fever_chills")),
         ("my lips are swelling up", ("red_flag", "face_throat_swelling")),
         ("what do i have on my cheek?", ("medical_advice", "own_diagnosis")),
+        ("are these spots sun damage?", ("medical_advice", "own_diagnosis")),
+        ("who shouldn't have it done?", ("contraindication", "general_contraindication_question")),
+        ("any contraindications?", ("contraindication", "general_contraindication_question")),
+        ("when I cut myself the scar goes thick", ("contraindication", "keloid")),
+        ("I'm a kidney transplant patient", ("contraindication", "immunosuppressant")),
+        ("there's a bump on my jaw and it keeps growing", ("red_flag", "it_is_growing")),
+        ("the nodule on my cheek is growing", ("red_flag", "lump_growing_hardening")),  # near rule
     ],
 )
 def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]) -> None:
@@ -81,6 +88,10 @@ def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]
         "does it work on dark circles?",
         "is it used for osteoarthritis?",
         "what vitamins are in the cocktail?",
+        "who is a good candidate for mesotherapy?",
+        "is it suitable for men?",
+        "meso or a hair transplant, which works better?",
+        "will my hair keep growing after the course?",
         "how many sessions for cellulite on my thighs?",
     ],
 )

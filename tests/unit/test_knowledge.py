@@ -141,6 +141,14 @@ def test_near_rule_gap_is_bounded(tmp_path: Path) -> None:
     assert (err.entry, err.field) == ("far", "near.max_gap")
 
 
+def test_duplicate_vocabulary_term(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    path = k / "vocabularies" / "contraindications.yml"
+    _edit(path, lambda d: d["entries"][0]["terms"].append(d["entries"][0]["terms"][0].upper()))
+    err = _load_error(k)
+    assert err.field == "terms" and "twice" in str(err)
+
+
 def test_near_rules_are_not_for_contraindications(tmp_path: Path) -> None:
     k = copy_knowledge(tmp_path)
     path = k / "vocabularies" / "contraindications.yml"
