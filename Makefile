@@ -29,11 +29,16 @@ help:
 	@echo "make run | make test | make shell | make train | make check-knowledge | make clean"
 
 # --- set-up ------------------------------------------------------------------------------
-# `python` resolves to 3.10 through .python-version (pyenv); Rasa 3.6 needs <3.11.
+# Rasa 3.6 needs Python 3.10 (<3.11). `python` resolves to it through .python-version (pyenv);
+# python3.10 or pyenv's own 3.10 install are tried too, so a shell without the shim works.
+PYTHON310 = $(shell for p in python python3.10 $$HOME/.pyenv/versions/3.10*/bin/python; do \
+	  $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && { echo $$p; break; }; done)
+
 $(INSTALLED): pyproject.toml constraints.txt
-	@test -x $(PY) || python -m venv $(VENV)
-	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 10), "need Python 3.10 (see .python-version), got " + sys.version' \
-	  || { echo "Delete $(VENV) and make sure 'python' is 3.10 (pyenv + .python-version)."; exit 1; }
+	@test -x $(PY) || { test -n "$(PYTHON310)" || { echo "Python 3.10 not found (see .python-version / PLATFORM.md)"; exit 1; }; \
+	  $(PYTHON310) -m venv $(VENV); }
+	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 10), "need Python 3.10, got " + sys.version' \
+	  || { echo "$(VENV) is not Python 3.10: delete it and run make again."; exit 1; }
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
 	@touch $@
 
