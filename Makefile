@@ -23,10 +23,10 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup guardrail train run shell test test-unit validate test-stories check-knowledge clean
+.PHONY: help setup guardrail train run shell test test-unit validate test-stories check-knowledge bench clean
 
 help:
-	@echo "make run | make test | make shell | make train | make check-knowledge | make clean"
+	@echo "make run | make test | make shell | make train | make bench | make check-knowledge | make clean"
 
 # --- set-up ------------------------------------------------------------------------------
 # Rasa 3.6 needs Python 3.10 (<3.11). `python` resolves to it through .python-version (pyenv);
@@ -82,6 +82,10 @@ test-unit: $(MODEL)
 	$(PY) -m pytest
 
 test: validate test-stories test-unit
+
+# Numbers, not pass/fail: start-up, per-message latency, memory (mesoguide/bench.py).
+bench: $(MODEL)
+	@$(PY) -m mesoguide.bench
 
 clean:
 	rm -rf build models

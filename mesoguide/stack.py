@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -66,6 +67,48 @@ class StackConfig:
     def action_url(self) -> str:
         """Base URL of the action server."""
         return f"http://{self.host}:{self.action_port}"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def isolated_config(directory: Path, *, model: Path = REPO_ROOT / "models") -> StackConfig:
+    """A stack on free ports with its own tracker database and logs under ``directory``.
+
+    For tests and benchmarks: nothing is shared with a `make run` on the same machine.
+    """
+    action_port, rasa_port = free_port(), free_port()
+    endpoints = directory / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {directory / 'tracker.db'}\n",
+        encoding="utf-8",
+    )
+    return StackConfig(
+        model=model,
+        endpoints=endpoints,
+        credentials=REPO_ROOT / "credentials.yml",
+        rasa_port=rasa_port,
+        action_port=action_port,
+        log_dir=directory / "logs",
+    )
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB (Linux /proc)."""
+    total = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if int(fields.get("Pid", "0")) == pid or int(fields.get("PPid", "0")) == pid:
+            total += int(fields.get("VmRSS", "0 kB").split()[0])
+    return total / 1024
 
 
 def _rasa_bin() -> str:
@@ -169,6 +212,10 @@ class Stack:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self._procs.clear()
+
+    def pids(self) -> dict[str, int]:
+        """Process ids of the running servers."""
+        return {name: proc.pid for name, proc in self._procs.items()}
 
     def exited(self) -> str | None:
         """The name of a server that has exited, if any."""

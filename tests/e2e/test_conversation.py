@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from mesoguide.knowledge import KnowledgeBase
-from tests.e2e.live import LiveAssistant
+from mesoguide.client import LiveAssistant
 
 pytestmark = pytest.mark.e2e
 

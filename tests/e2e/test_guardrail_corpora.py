@@ -18,7 +18,7 @@ import pytest
 
 from mesoguide.paths import REPO_ROOT
 from tests.conftest import load_cases
-from tests.e2e.live import LiveAssistant, Turn
+from mesoguide.client import LiveAssistant, Turn
 
 pytestmark = pytest.mark.e2e
 

@@ -1,9 +1,12 @@
-"""A client for the running assistant: chat over REST, read the audit slot from the tracker."""
+"""A client for a running assistant: chat over REST, read each turn's outcome from the tracker.
+
+Used by the end-to-end tests and the latency benchmark (and by issue 3's evaluation), so they
+all talk to the assistant exactly as a channel does.
+"""
 
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.error
 import urllib.parse
@@ -13,13 +16,6 @@ from typing import Any
 
 from mesoguide.constants import SLOT_TURN_OUTCOME
 from mesoguide.stack import StackConfig
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (loopback)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
