@@ -250,8 +250,8 @@ def _serve() -> int:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
     print("starting the action server and the Rasa server ...", flush=True)
     stack.start()
     try:
@@ -285,23 +285,49 @@ def _serve() -> int:
 
 
 def _shell(extra: list[str]) -> int:
-    stack = Stack(_default_config())
+    # Free ports and its own tracker database (build/shell/), so the staff shell can run next
+    # to `make run` without either stealing the other's port or conversations.
+    directory = REPO_ROOT / "build" / "shell"
+    directory.mkdir(parents=True, exist_ok=True)
+    stack = Stack(isolated_config(directory))
+    _stop_on_hangup()
     stack.start(rasa=False)
     try:
         stack.wait_ready()
         cfg = stack.config
-        argv = [_rasa_bin(), "shell", "--model", str(cfg.model), "--endpoints", str(cfg.endpoints), *extra]
+        argv = [
+            _rasa_bin(), "shell",
+            "--model", str(cfg.model),
+            "--endpoints", str(cfg.endpoints),
+            "--interface", cfg.host,
+            "--port", str(cfg.rasa_port),
+            *extra,
+        ]
         # Ctrl-C belongs to the shell (it ends the conversation); we clean up after it exits.
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        shell = subprocess.Popen(argv, cwd=REPO_ROOT)
         try:
-            return subprocess.call(argv, cwd=REPO_ROOT)
+            return shell.wait()
         finally:
             signal.signal(signal.SIGINT, previous)
+            if shell.poll() is None:  # we were hung up or killed: take the shell down too
+                shell.terminate()
+                shell.wait(10)
     except RuntimeError as exc:
         print(f"start-up failed: {exc}", file=sys.stderr)
         return 1
     finally:
         stack.stop()
+
+
+def _stop_on_hangup() -> None:
+    """A closed terminal or a kill still runs the ``finally`` that stops the servers."""
+
+    def _exit(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGHUP, _exit)
+    signal.signal(signal.SIGTERM, _exit)
 
 
 def main(argv: list[str] | None = None) -> int:
