@@ -242,7 +242,25 @@ def _default_config() -> StackConfig:
     )
 
 
+def _check_knowledge() -> bool:
+    """Stop before starting anything if knowledge/ is broken; warn about example clinic facts."""
+    from mesoguide.errors import KnowledgeError
+    from mesoguide.knowledge import default_knowledge
+
+    try:
+        kb = default_knowledge()
+    except KnowledgeError as exc:
+        print(f"knowledge check failed: {exc}", file=sys.stderr)
+        return False
+    if kb.clinic.is_example:
+        print("WARNING: knowledge/clinic.yml still holds EXAMPLE clinic facts (phone, address, "
+              "emergency number). Replace them before patients use this.", file=sys.stderr)
+    return True
+
+
 def _serve() -> int:
+    if not _check_knowledge():
+        return 1
     stack = Stack(_default_config())
     stopping = False
 
@@ -285,6 +303,8 @@ def _serve() -> int:
 
 
 def _shell(extra: list[str]) -> int:
+    if not _check_knowledge():
+        return 1
     # Free ports and its own tracker database (build/shell/), so the staff shell can run next
     # to `make run` without either stealing the other's port or conversations.
     directory = REPO_ROOT / "build" / "shell"

@@ -20,3 +20,21 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistant]:
     config = isolated_config(tmp_path_factory.mktemp("stack"), model=MODELS)
     with Stack(config):
         yield LiveAssistant(config)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the guardrail corpus numbers at the end of the run (the issue note quotes them)."""
+    from tests.e2e.test_guardrail_corpora import REPORT, SUMMARY
+
+    if not SUMMARY:
+        return
+    terminalreporter.section("guardrail corpora (held out; full report: %s)" % REPORT.relative_to(REPO_ROOT))
+    for name, numbers in SUMMARY.items():
+        if name == "latency_ms":
+            terminalreporter.write_line(f"latency per message: median {numbers['median']} ms, p95 {numbers['p95']} ms ({numbers['note']})")
+            continue
+        kind = "false escalations" if name == "benign.yml" else "escalated"
+        terminalreporter.write_line(
+            f"{name:22} {numbers['cases']:4} cases  {kind}: {numbers['escalated']} "
+            f"({numbers['escalation_rate']:.1%})  expected outcome: {numbers['expected_outcome_rate']:.1%}"
+        )
