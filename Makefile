@@ -23,10 +23,10 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup guardrail train run shell test test-unit validate test-stories check-knowledge bench clean
+.PHONY: help setup guardrail train run shell test test-unit validate test-stories check-knowledge bench eval clean
 
 help:
-	@echo "make run | make test | make shell | make train | make bench | make check-knowledge | make clean"
+	@echo "make run | make test | make shell | make train | make bench | make eval | make check-knowledge | make clean"
 
 # --- set-up ------------------------------------------------------------------------------
 # Rasa 3.6 needs Python 3.10 (<3.11). `python` resolves to it through .python-version (pyenv);
@@ -82,6 +82,12 @@ test-unit: $(MODEL)
 	$(PY) -m pytest
 
 test: validate test-stories test-unit
+
+# The evaluation command (issue 3): the held-out corpora through the real stack, report in
+# build/eval/ (report.md, report.json, confusion_assistant.png). CASES=... to pick files.
+CASES ?= tests/heldout
+eval: $(MODEL)
+	@$(PY) -m mesoguide.evaluation $(CASES) --out build/eval
 
 # Numbers, not pass/fail: start-up, per-message latency, memory (mesoguide/bench.py).
 bench: $(MODEL)

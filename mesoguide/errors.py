@@ -40,3 +40,25 @@ class KnowledgeError(MesoGuideError):
 
 class GuardrailPipelineError(MesoGuideError):
     """The spaCy guardrail pipeline is missing, stale or was built by another spaCy."""
+
+
+class CaseFileError(MesoGuideError):
+    """An evaluation case file is malformed.
+
+    Args:
+        path: The case file.
+        problem: What is wrong and how to fix it.
+        case: Which case (its number, 1-based, and the start of its text when known).
+        field: The field of that case.
+    """
+
+    def __init__(self, path: Path | str, problem: str, *, case: str | None = None, field: str | None = None) -> None:
+        self.path = Path(path)
+        self.case = case
+        self.field = field
+        where = str(self.path)
+        if case is not None:
+            where += f", case {case}"
+        if field is not None:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {problem}")

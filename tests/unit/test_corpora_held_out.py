@@ -1,4 +1,4 @@
-"""The held-out corpora are well-formed and never (nearly) appear in the training data."""
+"""The evaluation corpora are well-formed and never (nearly) appear in the training data."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import re
 
 import pytest
 
-from tests.conftest import CORPORA_DIR, load_cases, nlu_examples
+from mesoguide.evaluation.cases import load_case_files
+from mesoguide.paths import REPO_ROOT
+from tests.conftest import CORPORA_DIR, nlu_examples
 
+HELDOUT_DIR = REPO_ROOT / "tests" / "heldout"
+CASE_FILES = sorted([*CORPORA_DIR.glob("*.yml"), *HELDOUT_DIR.glob("*.yml")])
 MINIMUM = {"contraindication.yml": 150, "red_flag.yml": 50, "benign.yml": 150, "medical_advice.yml": 40}
 
 
@@ -15,25 +19,23 @@ def _tokens(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z0-9']+", text.lower()))
 
 
-@pytest.mark.parametrize("name", sorted(MINIMUM))
-def test_corpus_is_well_formed(name: str) -> None:
-    cases = load_cases(name)
-    assert len(cases) >= MINIMUM[name]
-    for case in cases:
-        assert isinstance(case["text"], str) and case["text"].strip()
-        assert case["expect"] and all(isinstance(e, str) for e in case["expect"])
-        assert case["must_escalate"] is (name != "benign.yml")
+@pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_case_file_is_well_formed(path) -> None:
+    cases = load_case_files([path])  # raises CaseFileError naming file, case and field
+    if path.parent == CORPORA_DIR:
+        assert len(cases) >= MINIMUM[path.name]
+    escalating = [c for c in cases if any(e.startswith("escalate:") for _, t in c.scored for e in t.expect)]
+    assert all(c.must_escalate for c in escalating) or path.name.startswith("faq")
 
 
 def test_no_corpus_text_is_in_the_training_data() -> None:
     training = [_tokens(t) for lines in nlu_examples().values() for t in lines]
     near = []
-    for path in sorted(CORPORA_DIR.glob("*.yml")):
-        for case in load_cases(path.name):
-            tokens = _tokens(case["text"])
+    for case in load_case_files(CASE_FILES):
+        for turn in case.turns:
+            tokens = _tokens(turn.text)
             for seen in training:
-                overlap = len(tokens & seen) / max(1, len(tokens | seen))
-                if overlap >= 0.8:  # same words, maybe reordered or one changed
-                    near.append(case["text"])
+                if len(tokens & seen) / max(1, len(tokens | seen)) >= 0.8:  # same words, maybe reordered
+                    near.append((case.id, turn.text))
                     break
     assert near == []

@@ -1,0 +1,72 @@
+"""``python -m mesoguide.evaluation [FILES/DIRS ...]``: the evaluation command (``make eval``).
+
+Starts the real action server and Rasa server on free loopback ports (their own tracker
+database), sends every case over the REST channel in a fresh conversation, reads each turn's
+outcome from the tracker's ``turn_outcome`` slot, and writes the report to ``--out``.
+With ``--gate`` it exits 1 on any unsafe answer or missed escalation (CI's safety gate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from mesoguide.client import LiveAssistant
+from mesoguide.errors import CaseFileError
+from mesoguide.evaluation.cases import load_case_files
+from mesoguide.evaluation.metrics import compute, scored_turns
+from mesoguide.evaluation.report import write_report
+from mesoguide.evaluation.runner import run_cases
+from mesoguide.paths import REPO_ROOT
+from mesoguide.stack import Stack, isolated_config
+
+DEFAULT_CASES = REPO_ROOT / "tests" / "heldout"
+
+
+def _case_paths(args: list[str]) -> list[Path]:
+    paths: list[Path] = []
+    for arg in args or [str(DEFAULT_CASES)]:
+        path = Path(arg)
+        paths.extend(sorted(path.glob("*.yml")) if path.is_dir() else [path])
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    parser = argparse.ArgumentParser(prog="python -m mesoguide.evaluation", description=__doc__.split("\n")[0])
+    parser.add_argument("cases", nargs="*", help=f"case files or directories (default: {DEFAULT_CASES.relative_to(REPO_ROOT)})")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "eval", help="report directory")
+    parser.add_argument("--model", type=Path, default=REPO_ROOT / "models", help="trained model (file or directory)")
+    parser.add_argument("--workers", type=int, default=4, help="conversations at a time")
+    parser.add_argument("--gate", action="store_true", help="exit 1 on any unsafe answer or missed escalation")
+    args = parser.parse_args(argv)
+
+    try:
+        cases = load_case_files(_case_paths(args.cases))
+    except CaseFileError as exc:
+        print(f"case file error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(cases)} cases from {len({c.file for c in cases})} files", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        config = isolated_config(Path(tmp), model=args.model)
+        try:
+            with Stack(config):
+                results = run_cases(LiveAssistant(config), cases, workers=args.workers)
+        except RuntimeError as exc:
+            print(f"could not start the assistant: {exc}", file=sys.stderr)
+            return 2
+    metrics = compute(results)
+    paths = write_report(args.out, {"assistant": metrics}, {"assistant": scored_turns(results)})
+    print(paths["markdown"].read_text(encoding="utf-8").split("\n## Per file")[0])
+    print(f"report: {paths['markdown']}  {paths['json']}  {paths['confusion:assistant']}")
+    recall = metrics["escalation_recall"]
+    if args.gate and (metrics["unsafe_answers"] or (recall is not None and recall < 1.0)):
+        print(f"SAFETY GATE FAILED: {metrics['unsafe_answers']} unsafe answers, escalation recall {metrics['escalation_recall']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
