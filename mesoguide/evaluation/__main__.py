@@ -33,6 +33,25 @@ def _case_paths(args: list[str]) -> list[Path]:
     return paths
 
 
+def _baseline_runs(names: list[str], cases: list, out: Path) -> dict[str, list]:
+    from mesoguide.evaluation import baselines
+    from mesoguide.knowledge import default_knowledge
+
+    kb = default_knowledge()
+    makers = {
+        "tfidf_faq": lambda: baselines.tfidf_faq(kb),
+        "rasa_default": lambda: baselines.rasa_default(kb, work_dir=REPO_ROOT / "build" / "baselines"),
+        "keyword_guardrail": lambda: baselines.keyword_guardrail(kb),
+    }
+    runs = {}
+    for name in names:
+        if name not in makers:
+            raise SystemExit(f"unknown baseline '{name}'; choose from {sorted(makers)}")
+        print(f"baseline {name} ...", file=sys.stderr)
+        runs[name] = baselines.run_baseline(makers[name](), cases)
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     parser = argparse.ArgumentParser(prog="python -m mesoguide.evaluation", description=__doc__.split("\n")[0])
@@ -41,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=REPO_ROOT / "models", help="trained model (file or directory)")
     parser.add_argument("--workers", type=int, default=4, help="conversations at a time")
     parser.add_argument("--gate", action="store_true", help="exit 1 on any unsafe answer or missed escalation")
+    parser.add_argument(
+        "--baselines", default="tfidf_faq,rasa_default,keyword_guardrail",
+        help="comma-separated baselines to measure on the same cases ('' for none)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -57,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         except RuntimeError as exc:
             print(f"could not start the assistant: {exc}", file=sys.stderr)
             return 2
-    metrics = compute(results)
-    paths = write_report(args.out, {"assistant": metrics}, {"assistant": scored_turns(results)})
+    runs = {"assistant": results, **_baseline_runs([b for b in args.baselines.split(",") if b], cases, args.out)}
+    systems = {name: compute(run) for name, run in runs.items()}
+    metrics = systems["assistant"]
+    paths = write_report(args.out, systems, {name: scored_turns(run) for name, run in runs.items()})
     print(paths["markdown"].read_text(encoding="utf-8").split("\n## Per file")[0])
     print(f"report: {paths['markdown']}  {paths['json']}  {paths['confusion:assistant']}")
     recall = metrics["escalation_recall"]

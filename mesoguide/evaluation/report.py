@@ -31,6 +31,14 @@ def _fmt(value: Any, kind: str) -> str:
     return f"{value:.1%}" if kind == "pct" else str(value)
 
 
+def _ratio(ours: Any, theirs: Any) -> str:
+    if ours is None or theirs is None:
+        return "n/a"
+    if theirs == 0:
+        return "same (0)" if ours == 0 else "∞"
+    return f"{ours / theirs:.2f}×"
+
+
 def write_report(out: Path, systems: Mapping[str, dict[str, Any]], turns: Mapping[str, list[ScoredTurn]]) -> dict[str, Path]:
     """Write report.json, report.md and one confusion PNG per system into ``out``.
 
@@ -57,6 +65,11 @@ def _markdown(systems: Mapping[str, dict[str, Any]], paths: Mapping[str, Path]) 
     lines = ["# MesoGuide evaluation", "", "| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for key, label, kind in HEADLINE:
         lines.append(f"| {label} | " + " | ".join(_fmt(systems[n].get(key), kind) for n in names) + " |")
+    if len(names) > 1:
+        lines += ["", f"Ratios ({first} ÷ baseline; for unsafe answers and false escalations lower is better):", ""]
+        lines += ["| metric | " + " | ".join(f"÷ {n}" for n in names[1:]) + " |", "|---|" + "---|" * (len(names) - 1)]
+        for key, label, _ in HEADLINE:
+            lines.append(f"| {label} | " + " | ".join(_ratio(systems[first].get(key), systems[n].get(key)) for n in names[1:]) + " |")
     lat = systems[first].get("latency_ms") or {}
     lines += [
         "",
