@@ -318,9 +318,6 @@ def _load_vocabulary(path: Path, category: VocabularyCategory) -> list[Vocabular
             raise KnowledgeError(path, f"group must be one of {sorted(groups)}, not {group!r}", entry=entry_id, field="group")
         terms = _text_list(item, "terms", path, entry_id, required=False)
         near = _near_rule(item.get("near"), path, entry_id) if "near" in item else None
-        if near is not None and category == "contraindication":
-            # A contraindication is named, not inferred from two words near each other.
-            raise KnowledgeError(path, "'near' rules are for red flags and medical advice only", entry=entry_id, field="near")
         if not terms and near is None:
             raise KnowledgeError(path, "needs a non-empty 'terms' list (or a 'near' rule)", entry=entry_id, field="terms")
         _check_terms_unique(terms, path, entry_id)

@@ -5,7 +5,8 @@ that ``SpacyNLP`` made, turns the vocabulary and area matches into entities
 (``red_flag``, ``contraindication``, ``medical_advice``, ``treatment_area``, with the
 vocabulary id as value), and, when a match calls for an escalation of higher precedence than
 the predicted intent, sets the intent to that escalation (``report_red_flag``,
-``ask_contraindication``, ``ask_medical_advice``) with confidence 1.
+``ask_contraindication``, ``ask_medical_advice``) with confidence 1. A fallback whose best guess
+was an escalation escalates too.
 Rules then map that intent to ``action_escalate``. So "I'm on warfarin, how long is downtime?"
 escalates whatever DIET predicted, and a low-confidence "pregnant??" escalates instead of
 falling back.
@@ -41,6 +42,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from mesoguide.constants import INTENT_NLU_FALLBACK
 from mesoguide.guardrail.matcher import GuardrailMatch, matches_in_doc
 from mesoguide.outcomes import decide_escalation, escalation_for_intent
 
@@ -98,7 +100,7 @@ class GuardrailRouter(GraphComponent, EntityExtractorMixin):
         message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
 
         predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        escalation = decide_escalation(predicted, (m.entity for m in matches))
+        escalation = decide_escalation(_deciding_intent(message, predicted), (m.entity for m in matches))
         routed = False
         if escalation is not None and escalation != escalation_for_intent(predicted):
             routed = True
@@ -116,6 +118,20 @@ class GuardrailRouter(GraphComponent, EntityExtractorMixin):
             },
             add_to_output=True,
         )
+
+
+def _deciding_intent(message: Message, predicted: str | None) -> str | None:
+    """The intent that decides the escalation.
+
+    When the classifier was unsure (``nlu_fallback``) and its best guess is an escalation,
+    the guess decides: safety beats helpfulness (SPEC §1), and a fallback would answer a
+    possibly unsafe question with topic buttons instead of a clinician's number.
+    """
+    if predicted != INTENT_NLU_FALLBACK:
+        return predicted
+    ranking = [r.get(INTENT_NAME_KEY) for r in message.get(INTENT_RANKING_KEY) or []]
+    best_guess = next((name for name in ranking if name != INTENT_NLU_FALLBACK), None)
+    return best_guess if escalation_for_intent(best_guess) is not None else predicted
 
 
 def _entity(match: GuardrailMatch) -> dict[str, Any]:

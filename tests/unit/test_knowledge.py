@@ -149,15 +149,6 @@ def test_duplicate_vocabulary_term(tmp_path: Path) -> None:
     assert err.field == "terms" and "twice" in str(err)
 
 
-def test_near_rules_are_not_for_contraindications(tmp_path: Path) -> None:
-    k = copy_knowledge(tmp_path)
-    path = k / "vocabularies" / "contraindications.yml"
-    rule = {"id": "vague", "group": "condition", "near": {"first": ["my"], "second": ["heart"], "max_gap": 2}}
-    _edit(path, lambda d: d["entries"].append(rule))
-    err = _load_error(k)
-    assert (err.entry, err.field) == ("vague", "near")
-
-
 def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:
     k = copy_knowledge(tmp_path)
     (k / "areas.yml").write_text("areas: [unclosed", encoding="utf-8")

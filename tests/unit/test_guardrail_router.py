@@ -1,0 +1,47 @@
+"""The Rasa component: matches become entities, and escalations win the intent."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from mesoguide import constants as c
+from mesoguide.guardrail.matcher import GuardrailMatcher
+from mesoguide.rasa_components.guardrail_router import GUARDRAIL_KEY, GuardrailRouter
+
+
+def route(matcher: GuardrailMatcher, text: str, intent: str, ranking: list[tuple[str, float]]) -> Message:
+    message = Message(
+        data={
+            "text": text,
+            "intent": {"name": intent, "confidence": ranking[0][1]},
+            "intent_ranking": [{"name": n, "confidence": p} for n, p in ranking],
+        }
+    )
+    GuardrailRouter()._route(message, matcher.match(text))
+    return message
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "ranking", "expected"),
+    [
+        ("how long is downtime", "ask_downtime", [("ask_downtime", 0.9)], "ask_downtime"),
+        ("I'm on warfarin, how long is downtime", "ask_downtime", [("ask_downtime", 0.9)], c.INTENT_CONTRAINDICATION),
+        ("pus and I'm pregnant", c.INTENT_CONTRAINDICATION, [(c.INTENT_CONTRAINDICATION, 0.9)], c.INTENT_RED_FLAG),
+        # unsure, best guess an escalation: escalate
+        ("hmm what now", c.INTENT_NLU_FALLBACK, [(c.INTENT_NLU_FALLBACK, 0.3), (c.INTENT_MEDICAL_ADVICE, 0.2)], c.INTENT_MEDICAL_ADVICE),
+        # unsure, best guess a topic: stay a fallback
+        ("hmm what now", c.INTENT_NLU_FALLBACK, [(c.INTENT_NLU_FALLBACK, 0.3), ("ask_pain", 0.2)], c.INTENT_NLU_FALLBACK),
+    ],
+)
+def test_routing(matcher: GuardrailMatcher, text, intent, ranking, expected) -> None:
+    message = route(matcher, text, intent, ranking)
+    assert message.get("intent")["name"] == expected
+    assert message.get(GUARDRAIL_KEY)["predicted_intent"] == intent
+    assert message.get(GUARDRAIL_KEY)["routed"] is (expected != intent)
+
+
+def test_matches_become_entities_with_vocabulary_ids(matcher: GuardrailMatcher) -> None:
+    message = route(matcher, "sessions for hair? I take Xarelto", "ask_sessions", [("ask_sessions", 0.9)])
+    entities = {(e["entity"], e["value"], e["text"]) for e in message.get("entities")}
+    assert entities == {("treatment_area", "scalp", "hair"), ("contraindication", "anticoagulant", "Xarelto")}
