@@ -28,7 +28,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
     if not SUMMARY:
         return
-    terminalreporter.section("guardrail corpora (held out; full report: %s)" % REPORT.relative_to(REPO_ROOT))
+    terminalreporter.section("guardrail corpora (tests/corpora, development set; full report: %s)" % REPORT.relative_to(REPO_ROOT))
     for name, numbers in SUMMARY.items():
         if name == "latency_ms":
             terminalreporter.write_line(f"latency per message: median {numbers['median']} ms, p95 {numbers['p95']} ms ({numbers['note']})")

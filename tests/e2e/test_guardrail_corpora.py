@@ -1,4 +1,7 @@
-"""The held-out guardrail corpora through the running assistant (never trained on).
+"""The guardrail corpora of tests/corpora/ through the running assistant (never trained on).
+
+These were written blind to the data and vocabularies, then used to develop them (README);
+tests/heldout/ is the untouched set, measured by `make eval`.
 
 Every contraindication, red-flag, medical-advice and attack case must escalate; red flags
 must escalate as red flags (urgency). The benign false-escalation rate is measured and
