@@ -13,7 +13,16 @@ class MesoGuideError(Exception):
     """Base class of MesoGuide's own errors."""
 
 
-class KnowledgeError(MesoGuideError):
+class _LocatedError(MesoGuideError):
+    """An error in a file, located as precisely as known: "file, entry 'x', field 'y': problem"."""
+
+    def __init__(self, path: Path | str, problem: str, location: list[str]) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(", ".join([str(self.path), *location]) + f": {problem}")
+
+
+class KnowledgeError(_LocatedError):
     """A knowledge file is missing, malformed or breaks a content rule.
 
     Args:
@@ -26,23 +35,18 @@ class KnowledgeError(MesoGuideError):
     def __init__(
         self, path: Path | str, problem: str, *, entry: str | None = None, field: str | None = None
     ) -> None:
-        self.path = Path(path)
         self.entry = entry
         self.field = field
-        self.problem = problem
-        where = str(self.path)
-        if entry is not None:
-            where += f", entry '{entry}'"
-        if field is not None:
-            where += f", field '{field}'"
-        super().__init__(f"{where}: {problem}")
+        location = [f"entry '{entry}'"] if entry is not None else []
+        location += [f"field '{field}'"] if field is not None else []
+        super().__init__(path, problem, location)
 
 
 class GuardrailPipelineError(MesoGuideError):
     """The spaCy guardrail pipeline is missing, stale or was built by another spaCy."""
 
 
-class CaseFileError(MesoGuideError):
+class CaseFileError(_LocatedError):
     """An evaluation case file is malformed.
 
     Args:
@@ -53,12 +57,8 @@ class CaseFileError(MesoGuideError):
     """
 
     def __init__(self, path: Path | str, problem: str, *, case: str | None = None, field: str | None = None) -> None:
-        self.path = Path(path)
         self.case = case
         self.field = field
-        where = str(self.path)
-        if case is not None:
-            where += f", case {case}"
-        if field is not None:
-            where += f", field '{field}'"
-        super().__init__(f"{where}: {problem}")
+        location = [f"case {case}"] if case is not None else []
+        location += [f"field '{field}'"] if field is not None else []
+        super().__init__(path, problem, location)
