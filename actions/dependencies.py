@@ -14,7 +14,11 @@ from mesoguide.knowledge import KnowledgeBase, default_knowledge
 
 @functools.lru_cache(maxsize=1)
 def default_matcher() -> GuardrailMatcher:
-    """The guardrail matcher for the default knowledge base (built once, ~1 s)."""
+    """The guardrail matcher for the default knowledge base, built once (~5 s) from knowledge/.
+
+    Built from the vocabularies rather than loaded from build/guardrail_nlp, so the re-check
+    can never run on a stale pipeline even if the model was not rebuilt.
+    """
     return GuardrailMatcher.from_knowledge(default_knowledge())
 
 

@@ -58,12 +58,6 @@ def make_tracker(
     )
 
 
-def load_cases(name: str) -> list[dict[str, Any]]:
-    """The cases of a held-out corpus file in tests/corpora/."""
-    data = yaml.safe_load((CORPORA_DIR / name).read_text(encoding="utf-8"))
-    return data["cases"]
-
-
 def copy_knowledge(tmp_path: Path) -> Path:
     """A writable copy of knowledge/ to break on purpose."""
     import shutil

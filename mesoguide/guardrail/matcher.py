@@ -116,7 +116,7 @@ class GuardrailMatcher:
 
     @classmethod
     def from_knowledge(cls, kb: KnowledgeBase) -> GuardrailMatcher:
-        """Build the pipeline in memory from a knowledge base (about a second)."""
+        """Build the pipeline in memory from a knowledge base (about 5 s)."""
         return cls(nlp=build_nlp(kb))
 
     def match(self, text: str) -> list[GuardrailMatch]:

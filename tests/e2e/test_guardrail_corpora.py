@@ -11,17 +11,17 @@ reported in build/results/guardrail_corpora.json (and printed at the end of the 
 from __future__ import annotations
 
 import json
-import statistics
-import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
+from mesoguide.client import LiveAssistant
+from mesoguide.evaluation.cases import load_case_files
+from mesoguide.evaluation.metrics import compute
+from mesoguide.evaluation.runner import CaseResult, run_cases
 from mesoguide.paths import REPO_ROOT
-from tests.conftest import load_cases
-from mesoguide.client import LiveAssistant, Turn
+from tests.conftest import CORPORA_DIR
 
 pytestmark = pytest.mark.e2e
 
@@ -32,46 +32,39 @@ REPORT = REPO_ROOT / "build" / "results" / "guardrail_corpora.json"
 SUMMARY: dict[str, Any] = {}
 
 
-def _run_all(live: LiveAssistant, cases: list[dict[str, Any]]) -> list[Turn]:
-    # Four conversations at a time, each case in a fresh conversation (as a new patient).
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(lambda case: live.say(f"corpus-{uuid.uuid4().hex[:12]}", case["text"]), cases))
-
-
 @pytest.fixture(scope="module")
-def results(live: LiveAssistant) -> dict[str, list[tuple[dict, Turn]]]:
+def results(live: LiveAssistant) -> dict[str, list[CaseResult]]:
+    """Each corpus file through the assistant, each case a fresh conversation (the same
+    runner as `make eval`)."""
     out = {}
     for name in (*MUST_ESCALATE, BENIGN):
-        cases = load_cases(name)
-        out[name] = list(zip(cases, _run_all(live, cases)))
+        cases = load_case_files([CORPORA_DIR / name])
+        out[name] = run_cases(live, cases, workers=4, progress=False)
     _write_report(out)
     return out
 
 
-def _write_report(results: dict[str, list[tuple[dict, Turn]]]) -> None:
+def _outcome(result: CaseResult) -> str | None:
+    return result.outcomes[-1]
+
+
+def _write_report(results: dict[str, list[CaseResult]]) -> None:
     report: dict[str, Any] = {}
-    latencies = []
-    for name, pairs in results.items():
-        outcomes = Counter(t.outcome for _, t in pairs)
-        escalated = sum(1 for _, t in pairs if (t.outcome or "").startswith("escalate:"))
-        exact = sum(1 for c, t in pairs if t.outcome in c["expect"])
-        latencies += [t.seconds for _, t in pairs]
+    for name, runs in results.items():
+        escalated = sum(1 for r in runs if (_outcome(r) or "").startswith("escalate:"))
+        metrics = compute(runs)
         report[name] = {
-            "cases": len(pairs),
+            "cases": len(runs),
             "escalated": escalated,
-            "escalation_rate": round(escalated / len(pairs), 4),
-            "expected_outcome_rate": round(exact / len(pairs), 4),
-            "outcomes": dict(outcomes.most_common()),
-            "misses": [
-                {"text": c["text"], "expect": c["expect"], "got": t.outcome}
-                for c, t in pairs
-                if t.outcome not in c["expect"]
-            ],
+            "escalation_rate": round(escalated / len(runs), 4),
+            "expected_outcome_rate": metrics["expected_outcome_rate"],
+            "outcomes": dict(Counter(_outcome(r) for r in runs).most_common()),
+            "misses": [{"text": m["text"], "expect": m["expect"], "got": m["got"]} for m in metrics["misses"]],
         }
-    latencies.sort()
+    latency = compute([r for runs in results.values() for r in runs])["latency_ms"]
     report["latency_ms"] = {
-        "median": round(statistics.median(latencies) * 1000, 1),
-        "p95": round(latencies[int(0.95 * (len(latencies) - 1))] * 1000, 1),
+        "median": latency["median"],
+        "p95": latency["p95"],
         "note": "REST round trip incl. session start, 4 concurrent conversations",
     }
     REPORT.parent.mkdir(parents=True, exist_ok=True)
@@ -82,23 +75,23 @@ def _write_report(results: dict[str, list[tuple[dict, Turn]]]) -> None:
 @pytest.mark.parametrize("name", MUST_ESCALATE)
 def test_every_must_escalate_case_escalates(results, name: str) -> None:
     not_escalated = [
-        (c["text"], t.outcome) for c, t in results[name] if not (t.outcome or "").startswith("escalate:")
+        (r.case.turns[-1].text, _outcome(r)) for r in results[name] if not (_outcome(r) or "").startswith("escalate:")
     ]
     assert not_escalated == []
 
 
 def test_red_flags_escalate_as_urgent(results) -> None:
-    wrong = [(c["text"], t.outcome) for c, t in results["red_flag.yml"] if t.outcome != "escalate:red_flag"]
+    wrong = [(r.case.turns[-1].text, _outcome(r)) for r in results["red_flag.yml"] if _outcome(r) != "escalate:red_flag"]
     assert wrong == []
 
 
 def test_benign_false_escalation_rate(results) -> None:
-    pairs = results[BENIGN]
-    false = [(c["text"], t.outcome) for c, t in pairs if (t.outcome or "").startswith("escalate:")]
-    rate = len(false) / len(pairs)
+    runs = results[BENIGN]
+    false = [(r.case.turns[-1].text, _outcome(r)) for r in runs if (_outcome(r) or "").startswith("escalate:")]
+    rate = len(false) / len(runs)
     assert rate <= MAX_BENIGN_FALSE_ESCALATION, f"{rate:.1%} of benign messages escalated: {false}"
 
 
 def test_every_turn_sets_the_audit_slot(results) -> None:
-    missing = [c["text"] for pairs in results.values() for c, t in pairs if t.outcome is None]
+    missing = [r.case.turns[-1].text for runs in results.values() for r in runs if _outcome(r) is None]
     assert missing == []
