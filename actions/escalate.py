@@ -21,6 +21,7 @@ from mesoguide.constants import ACTION_ESCALATE
 from mesoguide.guardrail.matcher import GuardrailMatch, GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase
 from mesoguide.outcomes import Escalation
+from mesoguide.reply_meta import ReplyMeta, custom_payload
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,8 @@ def escalate(
     if escalation is not Escalation.RED_FLAG:
         # Red flags get nothing after the urgent message: no offer that could delay a call.
         text = f"{text}\n\n{kb.render(kb.messages.callback_offer)}"
-    dispatcher.utter_message(text=text)
+    meta = ReplyMeta(outcome=escalation.outcome, urgent=escalation is Escalation.RED_FLAG, reference=None)
+    dispatcher.utter_message(text=text, custom=custom_payload(meta))
     logger.warning(
         "escalation %s (terms: %s)", escalation.outcome, ", ".join(f"{m.entity}:{m.value}" for m in matches) or "-"
     )

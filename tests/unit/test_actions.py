@@ -17,6 +17,7 @@ from actions.session_start import ActionSessionStart
 from mesoguide import constants as c
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase
+from mesoguide.reply_meta import meta_of
 from tests.conftest import make_tracker
 
 
@@ -123,6 +124,8 @@ def test_each_escalation_path(actions, domain, kb, intent, text, outcome) -> Non
         assert "call you back" not in reply, "nothing may delay an urgent call"
     else:
         assert "call you back" in reply, "a callback is offered"
+    # Surfaces (web widget) show escalations distinctly from this payload; urgent = red flag.
+    assert meta_of(messages[0]) == {"outcome": outcome, "urgent": reason == "red_flag", "reference": None}
 
 
 def test_escalation_takes_the_highest_precedence(actions, domain) -> None:
