@@ -44,6 +44,12 @@ $(INSTALLED): pyproject.toml constraints.txt
 
 setup: $(INSTALLED)
 
+# Browser tests drive Debian's Chromium with Playwright (PLATFORM.md: Playwright cannot download
+# browsers here). Installed once per machine; `apt-get update` only when the index is stale.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get install -y --no-install-recommends chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+
 # --- guardrail pipeline and model (rebuilt only when their inputs change) ----------------
 $(GUARDRAIL): $(INSTALLED) $(KNOWLEDGE) $(GUARDRAIL_PY)
 	$(PY) -m mesoguide.knowledge
@@ -78,7 +84,7 @@ validate: $(MODEL)
 test-stories: $(MODEL)
 	$(RASA) test core --stories tests/test_stories.yml --model models --fail-on-prediction-errors --out build/results/stories
 
-test-unit: $(MODEL)
+test-unit: $(MODEL) $(CHROMIUM)
 	$(PY) -m pytest
 
 test: validate test-stories test-unit
