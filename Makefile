@@ -90,8 +90,9 @@ test-unit: $(MODEL) $(CHROMIUM)
 test: validate test-stories test-unit
 
 # The evaluation command (issue 3): the held-out corpora through the real stack, report in
-# build/eval/ (report.md, report.json, confusion_assistant.png). CASES=... to pick files.
-CASES ?= tests/heldout
+# build/eval/ (report.md, report.json, confusion_<system>.png, cross_validation.json). CASES=... to pick
+# files or directories; the cross-validation is cached in build/crossval/ by its inputs.
+CASES ?= tests/heldout tests/blind
 eval: $(MODEL)
 	@$(PY) -m mesoguide.evaluation $(CASES) --out build/eval
 

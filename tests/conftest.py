@@ -13,7 +13,11 @@ from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase, load_knowledge
 from mesoguide.paths import REPO_ROOT
 
-CORPORA_DIR = REPO_ROOT / "tests" / "corpora"
+CORPORA_DIR = REPO_ROOT / "tests" / "corpora"  # development set (used to build the vocabularies)
+HELDOUT_DIR = REPO_ROOT / "tests" / "heldout"  # issue 3's held-out set (README: how it was used)
+BLIND_DIR = REPO_ROOT / "tests" / "blind"  # a second blind set, written after the first tuning round
+#: Every case set, by name. The safety gate (tests/e2e/test_safety_gate.py) runs all of them.
+CASE_SETS = {"development": CORPORA_DIR, "heldout": HELDOUT_DIR, "blind": BLIND_DIR}
 
 
 @pytest.fixture(scope="session")

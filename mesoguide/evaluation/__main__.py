@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mesoguide.client import LiveAssistant
 from mesoguide.errors import CaseFileError
+from mesoguide.evaluation import crossval
 from mesoguide.evaluation.cases import load_case_files
 from mesoguide.evaluation.metrics import compute, scored_turns
 from mesoguide.evaluation.report import write_report
@@ -22,12 +23,12 @@ from mesoguide.evaluation.runner import run_cases
 from mesoguide.paths import REPO_ROOT
 from mesoguide.stack import Stack, isolated_config
 
-DEFAULT_CASES = REPO_ROOT / "tests" / "heldout"
+DEFAULT_CASES = (REPO_ROOT / "tests" / "heldout", REPO_ROOT / "tests" / "blind")
 
 
 def _case_paths(args: list[str]) -> list[Path]:
     paths: list[Path] = []
-    for arg in args or [str(DEFAULT_CASES)]:
+    for arg in args or [str(d) for d in DEFAULT_CASES]:
         path = Path(arg)
         paths.extend(sorted(path.glob("*.yml")) if path.is_dir() else [path])
     return paths
@@ -55,7 +56,7 @@ def _baseline_runs(names: list[str], cases: list, out: Path) -> dict[str, list]:
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     parser = argparse.ArgumentParser(prog="python -m mesoguide.evaluation", description=__doc__.split("\n")[0])
-    parser.add_argument("cases", nargs="*", help=f"case files or directories (default: {DEFAULT_CASES.relative_to(REPO_ROOT)})")
+    parser.add_argument("cases", nargs="*", help="case files or directories (default: " + " ".join(str(d.relative_to(REPO_ROOT)) for d in DEFAULT_CASES) + ")")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "eval", help="report directory")
     parser.add_argument("--model", type=Path, default=REPO_ROOT / "models", help="trained model (file or directory)")
     parser.add_argument("--workers", type=int, default=4, help="conversations at a time")
@@ -63,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baselines", default="tfidf_faq,rasa_default,keyword_guardrail",
         help="comma-separated baselines to measure on the same cases ('' for none)",
+    )
+    parser.add_argument(
+        "--cross-validation", type=int, default=3, metavar="FOLDS",
+        help="also run `rasa test nlu --cross-validation` with this many folds (cached by inputs; 0 skips)",
     )
     args = parser.parse_args(argv)
 
@@ -83,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = {"assistant": results, **_baseline_runs([b for b in args.baselines.split(",") if b], cases, args.out)}
     systems = {name: compute(run) for name, run in runs.items()}
     metrics = systems["assistant"]
-    paths = write_report(args.out, systems, {name: scored_turns(run) for name, run in runs.items()})
+    cv = crossval.cross_validate(args.cross_validation) if args.cross_validation > 1 else None
+    paths = write_report(args.out, systems, {name: scored_turns(run) for name, run in runs.items()}, cross_validation=cv)
     print(paths["markdown"].read_text(encoding="utf-8").split("\n## Per file")[0])
     print(f"report: {paths['markdown']}  {paths['json']}  {paths['confusion:assistant']}")
     recall = metrics["escalation_recall"]

@@ -13,6 +13,8 @@ matplotlib.use("Agg")  # no display on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from mesoguide.evaluation import crossval  # noqa: E402
+from mesoguide.evaluation.crossval import CrossValidation  # noqa: E402
 from mesoguide.evaluation.metrics import ScoredTurn  # noqa: E402
 
 HEADLINE = (
@@ -39,13 +41,21 @@ def _ratio(ours: Any, theirs: Any) -> str:
     return f"{ours / theirs:.2f}×"
 
 
-def write_report(out: Path, systems: Mapping[str, dict[str, Any]], turns: Mapping[str, list[ScoredTurn]]) -> dict[str, Path]:
+def write_report(
+    out: Path,
+    systems: Mapping[str, dict[str, Any]],
+    turns: Mapping[str, list[ScoredTurn]],
+    *,
+    cross_validation: CrossValidation | None = None,
+) -> dict[str, Path]:
     """Write report.json, report.md and one confusion PNG per system into ``out``.
 
     Args:
         out: The output directory (created).
         systems: Metrics per system name (the assistant first, then baselines).
         turns: Scored turns per system, for the confusion matrices.
+        cross_validation: NLU cross-validation numbers, if they were measured
+            (``cross_validation.json`` and a section of the Markdown).
 
     Returns:
         The paths written, by kind.
@@ -55,7 +65,14 @@ def write_report(out: Path, systems: Mapping[str, dict[str, Any]], turns: Mappin
     paths["json"].write_text(json.dumps(systems, indent=2), encoding="utf-8")
     for name, system_turns in turns.items():
         paths[f"confusion:{name}"] = _confusion_png(out / f"confusion_{name}.png", name, system_turns)
-    paths["markdown"].write_text(_markdown(systems, paths), encoding="utf-8")
+    text = _markdown(systems, paths)
+    if cross_validation is not None:
+        paths["cross_validation"] = out / "cross_validation.json"
+        paths["cross_validation"].write_text(json.dumps(cross_validation, indent=2), encoding="utf-8")
+        # After the side-by-side table, before the per-file details.
+        head, sep, tail = text.partition("\n## Per file")
+        text = f"{head}\n{crossval.markdown(cross_validation)}{sep}{tail}"
+    paths["markdown"].write_text(text, encoding="utf-8")
     return paths
 
 

@@ -26,6 +26,7 @@ from spacy.language import Language
 from mesoguide.constants import ENTITY_TREATMENT_AREA
 from mesoguide.errors import GuardrailPipelineError, KnowledgeError
 from mesoguide.knowledge import KnowledgeBase, load_knowledge
+from mesoguide.knowledge.loader import AGE_SLOT
 from mesoguide.paths import guardrail_model_dir, knowledge_dir
 
 SPANS_KEY = "guardrail"
@@ -58,6 +59,7 @@ class SpanLabel:
         entity, value, side, gap = label.split("|")
         return cls(entity, value, int(side), int(gap))
 _OPTIONAL_HYPHEN = {"ORTH": "-", "OP": "?"}
+_AGE = "xageslotx"  # stands in for AGE_SLOT ("<age>") while a term is tokenized
 
 
 def make_base_nlp() -> Language:
@@ -109,8 +111,11 @@ def _patterns(nlp: Language, kb: KnowledgeBase) -> Iterator[dict]:
 
 
 def _term_tokens(nlp: Language, phrase: str) -> list[tuple[str, str]]:
-    """(lowercase form, lemma) of each token of a phrase, hyphens dropped."""
-    doc = nlp(phrase.lower())
+    """(lowercase form, lemma) of each token of a phrase, hyphens dropped.
+
+    The slot ``<age>`` becomes the token ``(_AGE, _AGE)`` (see ``_token_spec``).
+    """
+    doc = nlp(phrase.lower().replace(AGE_SLOT, f" {_AGE} "))
     return [(t.lower_, t.lemma_ or t.lower_) for t in doc if t.text != "-" and not t.is_space]
 
 
@@ -120,6 +125,11 @@ def _token_spec(tokens: Iterable[tuple[str, str]]) -> dict:
     Lookup lemmas are not idempotent ("thinners" -> "thinner", but "thinner" -> "thin"), so a
     message token matches when its lemma is the term token or the term token's lemma.
     """
+    tokens = list(tokens)
+    if tokens == [(_AGE, _AGE)]:
+        # Two digits: number words would make "I'm one of those people..." an age, and one
+        # digit "I'm 3 sessions in"; ages under 18 are listed as words in the vocabulary.
+        return {"IS_DIGIT": True, "LENGTH": 2}
     return {"LEMMA": {"IN": sorted({word for pair in tokens for word in pair})}}
 
 
@@ -136,7 +146,7 @@ def _alternatives(nlp: Language, phrases: Iterable[str]) -> list[list[dict]]:
         tokens = _term_tokens(nlp, phrase)
         if not tokens:
             raise KnowledgeError(knowledge_dir(), f"term {phrase!r} has no words", field="terms")
-        if len(tokens) == 1:
+        if len(tokens) == 1 and tokens[0][0] != _AGE:
             single.extend(tokens)
             continue
         specs: list[dict] = []

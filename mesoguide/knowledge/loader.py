@@ -33,6 +33,9 @@ from mesoguide.knowledge.models import (
 MAX_ANSWER_WORDS = 120  # SPEC §3: "at most ~120 words"
 MAX_NEAR_GAP = 6
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
+#: A term slot: ``<age>`` stands for a two-digit number, an age ("i'm <age>").
+AGE_SLOT = "<age>"
+_SLOT = re.compile(re.escape(AGE_SLOT))
 CONTRAINDICATION_GROUPS = frozenset(
     {"condition", "medicine", "pregnancy", "allergy", "age", "procedure", "infection", "circumstance"}
 )
@@ -160,9 +163,25 @@ def _check_unique(ids: list[str], path: Path, what: str) -> None:
 def _check_terms_unique(terms: tuple[str, ...], path: Path, entry: str) -> None:
     seen: set[str] = set()
     for term in terms:
+        _check_slots(term, path, entry)
         if term.lower() in seen:
             raise KnowledgeError(path, f"lists the term '{term}' twice; remove one", entry=entry, field="terms")
         seen.add(term.lower())
+
+
+def _check_slots(term: str, path: Path, entry: str) -> None:
+    """A term may use only the slots the guardrail pipeline knows (``<age>``)."""
+    stray = _SLOT.sub(" ", term)
+    if "<" in stray or ">" in stray:
+        raise KnowledgeError(
+            path,
+            f"term '{term}' has a '<' or '>' that is not the slot {AGE_SLOT}; "
+            f"write {AGE_SLOT} for 'a two-digit number (an age)' or remove the bracket",
+            entry=entry,
+            field="terms",
+        )
+    if _SLOT.sub("", term).strip() == "":
+        raise KnowledgeError(path, f"term '{term}' is only a slot; add words around it", entry=entry, field="terms")
 
 
 def _check_words(text: str) -> str | None:

@@ -6,7 +6,9 @@ that ``SpacyNLP`` made, turns the vocabulary and area matches into entities
 vocabulary id as value), and, when a match calls for an escalation of higher precedence than
 the predicted intent, sets the intent to that escalation (``report_red_flag``,
 ``ask_contraindication``, ``ask_medical_advice``) with confidence 1. A fallback whose best guess
-was an escalation escalates too.
+was an escalation escalates too, and so does a message to which the classifier gives the
+guardrail's escalation intents together at least ``escalation_share`` of its confidence (the
+safety net for phrasings the vocabularies do not list yet; README "Choices" has the numbers).
 Rules then map that intent to ``action_escalate``. So "I'm on warfarin, how long is downtime?"
 escalates whatever DIET predicted, and a low-confidence "pregnant??" escalates instead of
 falling back.
@@ -42,13 +44,17 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from mesoguide.constants import INTENT_NLU_FALLBACK
+from mesoguide.constants import INTENT_CONTRAINDICATION, INTENT_MEDICAL_ADVICE, INTENT_NLU_FALLBACK, INTENT_RED_FLAG
 from mesoguide.guardrail.matcher import GuardrailMatch, matches_in_doc
 from mesoguide.outcomes import decide_escalation, escalation_for_intent
 
 logger = logging.getLogger(__name__)
 
 GUARDRAIL_KEY = "guardrail"  # parse-data key: matches and the classifier's own intent
+DEFAULT_ESCALATION_SHARE = 0.12
+# The intents the safety net adds up: the guardrail's own escalations. A human request is
+# not a safety question, so a little "talk to someone" confidence does not escalate.
+_NET_INTENTS = frozenset({INTENT_RED_FLAG, INTENT_CONTRAINDICATION, INTENT_MEDICAL_ADVICE})
 
 
 @DefaultV1Recipe.register(
@@ -64,6 +70,11 @@ class GuardrailRouter(GraphComponent, EntityExtractorMixin):
         """SpacyNLP makes the doc this component reads."""
         return [SpacyNLP]
 
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """``escalation_share``: summed confidence of the escalation intents that escalates."""
+        return {"escalation_share": DEFAULT_ESCALATION_SHARE}
+
     @classmethod
     def create(
         cls,
@@ -73,7 +84,15 @@ class GuardrailRouter(GraphComponent, EntityExtractorMixin):
         execution_context: ExecutionContext,
     ) -> GuardrailRouter:
         """Creates the component (it has nothing to train)."""
-        return cls()
+        return cls(escalation_share=float(config.get("escalation_share", DEFAULT_ESCALATION_SHARE)))
+
+    def __init__(self, *, escalation_share: float = DEFAULT_ESCALATION_SHARE) -> None:
+        if not 0.0 < escalation_share <= 1.0:
+            raise ValueError(
+                f"GuardrailRouter escalation_share must be in (0, 1], got {escalation_share}; "
+                "set it in config.yml (0.12 is the measured choice, README 'Choices')"
+            )
+        self._escalation_share = escalation_share
 
     def process_training_data(self, training_data: TrainingData, model: SpacyModel) -> TrainingData:
         """Leaves training data as written: the route applies to live messages only."""
@@ -100,7 +119,8 @@ class GuardrailRouter(GraphComponent, EntityExtractorMixin):
         message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
 
         predicted = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        escalation = decide_escalation(_deciding_intent(message, predicted), (m.entity for m in matches))
+        deciding = _deciding_intent(message, predicted, self._escalation_share)
+        escalation = decide_escalation(deciding, (m.entity for m in matches))
         routed = False
         if escalation is not None and escalation != escalation_for_intent(predicted):
             routed = True
@@ -120,18 +140,25 @@ class GuardrailRouter(GraphComponent, EntityExtractorMixin):
         )
 
 
-def _deciding_intent(message: Message, predicted: str | None) -> str | None:
+def _deciding_intent(message: Message, predicted: str | None, escalation_share: float) -> str | None:
     """The intent that decides the escalation.
 
     When the classifier was unsure (``nlu_fallback``) and its best guess is an escalation,
     the guess decides: safety beats helpfulness (SPEC §1), and a fallback would answer a
     possibly unsafe question with topic buttons instead of a clinician's number.
+    When the guardrail's escalation intents share at least ``escalation_share`` of the
+    confidence, the likeliest of them decides, even if a topic came first: an answer to a
+    question a clinician should have had costs far more than a needless referral.
     """
-    if predicted != INTENT_NLU_FALLBACK:
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != INTENT_NLU_FALLBACK]
+    if escalation_for_intent(predicted) is not None:
         return predicted
-    ranking = [r.get(INTENT_NAME_KEY) for r in message.get(INTENT_RANKING_KEY) or []]
-    best_guess = next((name for name in ranking if name != INTENT_NLU_FALLBACK), None)
-    return best_guess if escalation_for_intent(best_guess) is not None else predicted
+    if predicted == INTENT_NLU_FALLBACK and ranking and escalation_for_intent(ranking[0].get(INTENT_NAME_KEY)):
+        return ranking[0].get(INTENT_NAME_KEY)
+    guarded = [r for r in ranking if r.get(INTENT_NAME_KEY) in _NET_INTENTS]
+    if guarded and sum(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for r in guarded) >= escalation_share:
+        return max(guarded, key=lambda r: r.get(PREDICTED_CONFIDENCE_KEY) or 0.0).get(INTENT_NAME_KEY)
+    return predicted
 
 
 def _entity(match: GuardrailMatch) -> dict[str, Any]:

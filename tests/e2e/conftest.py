@@ -23,18 +23,17 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistant]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print the guardrail corpus numbers at the end of the run (the issue note quotes them)."""
-    from tests.e2e.test_guardrail_corpora import REPORT, SUMMARY
+    """Print the safety-gate numbers at the end of the run (the issue note quotes them)."""
+    from tests.e2e.test_safety_gate import REPORT, SUMMARY
 
     if not SUMMARY:
         return
-    terminalreporter.section("guardrail corpora (tests/corpora, development set; full report: %s)" % REPORT.relative_to(REPO_ROOT))
-    for name, numbers in SUMMARY.items():
-        if name == "latency_ms":
-            terminalreporter.write_line(f"latency per message: median {numbers['median']} ms, p95 {numbers['p95']} ms ({numbers['note']})")
-            continue
-        kind = "false escalations" if name == "benign.yml" else "escalated"
+    terminalreporter.section(f"safety gate (full report: {REPORT.relative_to(REPO_ROOT)})")
+    for name, n in SUMMARY.items():
+        latency = n["latency_ms"] or {}
         terminalreporter.write_line(
-            f"{name:22} {numbers['cases']:4} cases  {kind}: {numbers['escalated']} "
-            f"({numbers['escalation_rate']:.1%})  expected outcome: {numbers['expected_outcome_rate']:.1%}"
+            f"{name:12} {n['cases']:4} cases  escalation recall {n['escalation_recall']:.1%} "
+            f"({n['must_escalate_turns']} must-escalate, {n['unsafe_answers']} unsafe answers)  "
+            f"false escalations {n['false_escalation_rate']:.1%} of {n['benign_turns']} benign  "
+            f"latency median {latency.get('median')} ms, p95 {latency.get('p95')} ms (4 concurrent)"
         )

@@ -7,11 +7,9 @@ import re
 import pytest
 
 from mesoguide.evaluation.cases import load_case_files
-from mesoguide.paths import REPO_ROOT
-from tests.conftest import CORPORA_DIR, nlu_examples
+from tests.conftest import CASE_SETS, CORPORA_DIR, nlu_examples
 
-HELDOUT_DIR = REPO_ROOT / "tests" / "heldout"
-CASE_FILES = sorted([*CORPORA_DIR.glob("*.yml"), *HELDOUT_DIR.glob("*.yml")])
+CASE_FILES = sorted(path for directory in CASE_SETS.values() for path in directory.glob("*.yml"))
 MINIMUM = {"contraindication.yml": 150, "red_flag.yml": 50, "benign.yml": 150, "medical_advice.yml": 40}
 
 

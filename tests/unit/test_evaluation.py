@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,19 @@ def test_metrics_count_safety_and_topics(tmp_path: Path) -> None:
     paths = write_report(tmp_path / "out", {"assistant": m}, {"assistant": scored_turns(results)})
     assert "| unsafe answers (answer on must-escalate) | 1 |" in paths["markdown"].read_text()
     assert paths["confusion:assistant"].stat().st_size > 1000
+
+
+def test_report_includes_cross_validation(tmp_path) -> None:
+    cv = {
+        "folds": 3, "examples": 90, "intents": 3,
+        "train": {"accuracy": {"mean": 0.99, "std": 0.0}},
+        "test": {"accuracy": {"mean": 0.812, "std": 0.01}, "f1_score": {"mean": 0.8, "std": 0.02}},
+    }
+    m = compute([])
+    paths = write_report(tmp_path / "out", {"assistant": m}, {"assistant": []}, cross_validation=cv)
+    text = paths["markdown"].read_text()
+    assert "rasa test nlu --cross-validation --folds 3" in text
+    assert "| accuracy | 0.990 (0.000) | 0.812 (0.010) |" in text
+    assert "| f1_score | - | 0.800 (0.020) |" in text
+    assert text.index("cross-validation") < text.index("## Per file")
+    assert json.loads(paths["cross_validation"].read_text())["test"]["accuracy"]["mean"] == 0.812

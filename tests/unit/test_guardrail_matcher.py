@@ -7,6 +7,7 @@ import pytest
 from mesoguide import constants as c
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase
+from mesoguide.knowledge.loader import AGE_SLOT
 
 
 def found(matcher: GuardrailMatcher, text: str) -> set[tuple[str, str]]:
@@ -18,7 +19,7 @@ def test_every_vocabulary_term_matches_itself(kb: KnowledgeBase, matcher: Guardr
     dead = []
     for entry in kb.vocabulary:
         for term in entry.terms:
-            matches = matcher.match(f"well, {term} here")
+            matches = matcher.match(f"well, {term.replace(AGE_SLOT, '47')} here")
             if not any(m.entity == entry.category for m in matches):
                 dead.append((entry.id, term))
     assert dead == []
@@ -66,6 +67,20 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("I'm a kidney transplant patient", ("contraindication", "immunosuppressant")),
         ("there's a bump on my jaw and it keeps growing", ("red_flag", "it_is_growing")),
         ("the nodule on my cheek is growing", ("red_flag", "lump_growing_hardening")),  # near rule
+        ("I'm 85 and my skin is thin", ("contraindication", "age_stated")),  # <age> slot
+        ("my mum is 72, can she have it on her hands?", ("contraindication", "age_stated")),
+        ("a 65-year-old asking about neck meso", ("contraindication", "age_stated")),
+        ("which illnesses make it dangerous?", ("contraindication", "condition_risk_question")),
+        ("is the dark patch on my cheek melasma or sun damage?", ("medical_advice", "own_diagnosis_either_or_far")),
+        ("is it better for me to go weekly or every two weeks?", ("medical_advice", "treatment_plan_better_for_me")),
+        ("the pain is so bad I cannot sleep", ("red_flag", "severe_pain_near")),
+        ("my chin is without feeling since the injection", ("red_flag", "numbness_not_going_away")),
+        ("can I have it while nursing?", ("contraindication", "breastfeeding")),
+        ("my hair comes out in a bald patch, what is it?", ("medical_advice", "own_diagnosis_what_is_it")),
+        ("mesolift or mesoglow for me?", ("medical_advice", "treatment_choice_for_me")),
+        ("what rules someone out?", ("contraindication", "general_contraindication_question")),
+        ("brown patches that get darker in summer. Is it melasma?", ("medical_advice", "own_diagnosis_is_it")),
+        ("does that sound like androgenetic alopecia?", ("medical_advice", "own_diagnosis_is_it")),
     ],
 )
 def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]) -> None:
@@ -93,6 +108,16 @@ def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]
         "meso or a hair transplant, which works better?",
         "will my hair keep growing after the course?",
         "how many sessions for cellulite on my thighs?",
+        "I'm 3 sessions in, when will I see results?",  # one digit: not an age
+        "a session takes 30 minutes, right?",
+        "is mesotherapy dangerous?",  # the safety FAQ; only condition words make it a contraindication
+        "is it good for melasma or sun spots?",
+        "will the pain be too strong?",
+        "will the numbness go away?",
+        "can I talk to a nurse or a doctor?",
+        "is it for men or women?",
+        "is it good for melasma?",
+        "is it effective on stretch marks?",
     ],
 )
 def test_ordinary_questions_do_not_match(matcher: GuardrailMatcher, text: str) -> None:

@@ -32,6 +32,11 @@ def route(matcher: GuardrailMatcher, text: str, intent: str, ranking: list[tuple
         ("hmm what now", c.INTENT_NLU_FALLBACK, [(c.INTENT_NLU_FALLBACK, 0.3), (c.INTENT_MEDICAL_ADVICE, 0.2)], c.INTENT_MEDICAL_ADVICE),
         # unsure, best guess a topic: stay a fallback
         ("hmm what now", c.INTENT_NLU_FALLBACK, [(c.INTENT_NLU_FALLBACK, 0.3), ("ask_pain", 0.2)], c.INTENT_NLU_FALLBACK),
+        # safety net: escalation intents together hold >= 0.12 of the confidence -> the likeliest one
+        ("hmm what now", "ask_pain", [("ask_pain", 0.8), (c.INTENT_RED_FLAG, 0.07), (c.INTENT_CONTRAINDICATION, 0.06)], c.INTENT_RED_FLAG),
+        ("hmm what now", "ask_pain", [("ask_pain", 0.9), (c.INTENT_MEDICAL_ADVICE, 0.11)], "ask_pain"),
+        # a human request's share does not count: it is not a safety question
+        ("hmm what now", "ask_pain", [("ask_pain", 0.8), (c.INTENT_HUMAN, 0.15)], "ask_pain"),
     ],
 )
 def test_routing(matcher: GuardrailMatcher, text, intent, ranking, expected) -> None:
@@ -45,3 +50,8 @@ def test_matches_become_entities_with_vocabulary_ids(matcher: GuardrailMatcher) 
     message = route(matcher, "sessions for hair? I take Xarelto", "ask_sessions", [("ask_sessions", 0.9)])
     entities = {(e["entity"], e["value"], e["text"]) for e in message.get("entities")}
     assert entities == {("treatment_area", "scalp", "hair"), ("contraindication", "anticoagulant", "Xarelto")}
+
+
+def test_escalation_share_is_validated() -> None:
+    with pytest.raises(ValueError, match="escalation_share"):
+        GuardrailRouter(escalation_share=0.0)

@@ -166,3 +166,13 @@ def test_missing_clinic_field(tmp_path: Path) -> None:
 def test_error_message_reads_as_a_fix() -> None:
     err = KnowledgeError("knowledge/topics/pain.yml", "is missing or empty", entry="pain", field="answer")
     assert re.fullmatch(r"knowledge/topics/pain\.yml, entry 'pain', field 'answer': is missing or empty", str(err))
+
+
+@pytest.mark.parametrize("term", ["i'm <number>", "aged <age", "<age>"])
+def test_vocabulary_term_slots_are_checked(tmp_path: Path, term: str) -> None:
+    """Only the <age> slot exists, and a term cannot be a bare slot."""
+    k = copy_knowledge(tmp_path)
+    path = k / "vocabularies" / "contraindications.yml"
+    _edit(path, lambda d: d["entries"].append({"id": "slotty", "group": "age", "terms": [term]}))
+    err = _load_error(k)
+    assert (err.entry, err.field) == ("slotty", "terms") and "<age>" in str(err)
