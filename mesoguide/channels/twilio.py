@@ -40,6 +40,13 @@ MAX_BODY_BYTES = 64 * 1024  # an SMS is at most 1,600 characters; WhatsApp 4,096
 TWILIO_TEXT_LIMIT = 1600
 
 
+class _MultiParams(dict):
+    """Form fields with repeated keys, in the shape ``RequestValidator`` reads (``getall``)."""
+
+    def getall(self, key: str) -> list[str]:
+        return list(self[key])
+
+
 class _RedirectingHttpClient(TwilioHttpClient):
     """Sends what the Twilio client addresses to api.twilio.com to another base URL."""
 
@@ -153,7 +160,7 @@ class SignedTwilioInput(TwilioInput):
         if not signature:
             return False
         url = self.webhook_url or request.url
-        params = {key: request.form.getlist(key) for key in request.form}
+        params = _MultiParams({key: request.form.getlist(key) for key in request.form})
         return bool(self._validator.validate(url, params, signature))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -8,18 +8,32 @@ import pytest
 
 from mesoguide.client import LiveAssistant
 from mesoguide.paths import REPO_ROOT
-from mesoguide.stack import Stack, isolated_config
+from mesoguide.stack import Stack, StackConfig, isolated_config
+from tests.e2e.fake_providers import FakeProviders
 
 MODELS = REPO_ROOT / "models"
 
 
 @pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistant]:
+def providers() -> Iterator[FakeProviders]:
+    """Fake Telegram and Twilio APIs on loopback; the stack's channels send to them."""
+    with FakeProviders() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory, providers: FakeProviders) -> Iterator[LiveAssistant]:
+    """One real stack for every e2e test, with every channel on (REST, widget, Telegram, Twilio)."""
     if not list(MODELS.glob("*.tar.gz")):
         pytest.fail("no trained model in models/: run `make train` (make test does)")
-    config = isolated_config(tmp_path_factory.mktemp("stack"), model=MODELS)
+    config = isolated_config(tmp_path_factory.mktemp("stack"), model=MODELS, env=providers.channel_env())
     with Stack(config):
         yield LiveAssistant(config)
+
+
+@pytest.fixture(scope="session")
+def stack_config(live: LiveAssistant) -> StackConfig:
+    return live.config
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
