@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.twilio import TwilioInput, TwilioOutput
@@ -33,6 +34,8 @@ from twilio.rest import Client
 from mesoguide.channels.text_only import numbered_options, resolve_choice, split_text
 
 logger = logging.getLogger(__name__)
+# The twilio client logs every request's headers at INFO; keep the server log readable.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 TWILIO_API = "https://api.twilio.com"
@@ -160,8 +163,9 @@ class SignedTwilioInput(TwilioInput):
         if not signature:
             return False
         url = self.webhook_url or request.url
-        params = _MultiParams({key: request.form.getlist(key) for key in request.form})
-        return bool(self._validator.validate(url, params, signature))
+        # Twilio signs every field, empty ones too; Sanic's request.form drops empty values.
+        fields = parse_qs((request.body or b"").decode("utf-8", errors="replace"), keep_blank_values=True)
+        return bool(self._validator.validate(url, _MultiParams(fields), signature))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Health and the authenticated webhook."""
