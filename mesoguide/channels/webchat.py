@@ -7,6 +7,9 @@ Why a subclass and not stock ``socketio``:
   the socket, so a clinic embeds one ``<script>`` tag and nothing loads from a CDN.
 * A new conversation opens with the disclaimer as soon as the widget connects (Rasa would
   only start the session at the patient's first message).
+* Rasa 3.6 does not await ``enter_room`` (a coroutine in the python-socketio 5.18 it installs),
+  so with ``session_persistence`` the socket never joins its conversation's room and the
+  replies are lost; here it is awaited.
 * Rasa 3.6's ``SocketIOOutput.send_custom_json`` passes the payload to ``sio.emit`` as
   keyword arguments, which fails for the escalation payload (``{"mesoguide": ...}``); here it
   is emitted as ``{"custom": ...}`` after the reply's text, which the widget uses to show
@@ -18,7 +21,9 @@ README ("Website chat widget") records why.
 
 from __future__ import annotations
 
+import inspect
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -95,15 +100,17 @@ class WebchatInput(SocketIOInput):
 
     async def _confirm_session(self, sid: str, data: dict | None, app: Sanic | None) -> None:
         """Joins the socket to its conversation and opens a new one with the disclaimer."""
-        import uuid
-
         assert self.sio is not None
         data = data if isinstance(data, dict) else {}
         session_id = data.get("session_id")
         if not isinstance(session_id, str) or not session_id.strip() or len(session_id) > 64:
             session_id = uuid.uuid4().hex
         if self.session_persistence:
-            self.sio.enter_room(sid, session_id)
+            # A coroutine in python-socketio 5.18 (Rasa 3.6 calls it without await, so stock
+            # session persistence never joins the room and replies go nowhere).
+            joined = self.sio.enter_room(sid, session_id)
+            if inspect.isawaitable(joined):
+                await joined
         await self.sio.emit("session_confirm", session_id, room=sid)
         if self.session_persistence and app is not None:
             await _start_session(app, session_id, WebchatOutput(self.sio, self.bot_message_evt))

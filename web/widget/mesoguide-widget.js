@@ -158,6 +158,7 @@
         btn.addEventListener("click", function () {
           disableQuickReplies();
           sendMessage(b.payload, b.title);
+          input.focus(); // the disabled button would drop keyboard focus to the page
         });
         row.appendChild(btn);
       });
