@@ -172,3 +172,40 @@ def test_phone_sized_screen(browser, live: LiveAssistant, kb: KnowledgeBase) -> 
     assert page.evaluate("document.documentElement.scrollWidth") <= 375, "no sideways scrolling"
     page.screenshot(path=str(SHOTS / "6-phone.png"))
     context.close()
+
+
+def test_reference_code_and_bot_html_shown_as_text(browser, live: LiveAssistant) -> None:  # noqa: ANN001
+    """What the widget does with a stored escalation's reference and with markup in a bot text.
+
+    The server sends ``reference: null`` until escalations are stored, so the reply is put into
+    the widget's saved history (the same rendering path as a live reply) and the page reloaded.
+    """
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(live.config.widget_page_url)
+    open_chat(page)
+    page.locator(".mg-bot").first.wait_for()  # the disclaimer: nothing more will come unasked
+    html = '<img src=x onerror="window.__pwned=1"><b>not bold</b>'
+    page.evaluate(
+        """([html]) => {
+            const key = Object.keys(localStorage)[0];
+            const state = JSON.parse(localStorage.getItem(key));
+            state.history.push({kind: "user", text: "question"});
+            state.history.push({kind: "bot", text: "A clinician will call you.", buttons: []});
+            state.history.push({kind: "bot", text: html, buttons: []});
+            state.history.push({kind: "meta", meta: {outcome: "escalate:contraindication", urgent: false, reference: "MG-7Q4K2"}});
+            localStorage.setItem(key, JSON.stringify(state));
+        }""",
+        [html],
+    )
+    page.reload()
+    page.wait_for_selector("#mg-panel[data-ready=true]")
+    reference = page.locator(".mg-escalation .mg-reference")
+    assert reference.text_content() == "Reference: MG-7Q4K2"
+    assert page.locator(".mg-escalation").count() == 2, "both bubbles of the reply are marked"
+    assert page.locator(".mg-bot .mg-text").last.text_content() == html
+    assert page.locator(".mg-log img, .mg-log b").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    page.screenshot(path=str(SHOTS / "7-reference.png"))
+    context.close()
