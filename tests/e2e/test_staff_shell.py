@@ -68,3 +68,17 @@ def test_jsonl_transcript_and_routed_fallback(live: LiveAssistant, tmp_path) -> 
     assert [r["message"] for r in records] == ["pregnent??", "what's the weather in Paris?"]
     assert records[0]["decision"]["outcome"] == "escalate:contraindication"
     assert records[1]["decision"]["knowledge"] == ["knowledge/messages.yml#fallback"]
+
+
+def test_make_staff_shell_starts_its_own_stack(tmp_path) -> None:  # noqa: ANN001
+    """The README command: `make staff-shell TRANSCRIPT=...` on free ports, stdin-driven."""
+    transcript = tmp_path / "staff.md"
+    result = subprocess.run(
+        ["make", "--no-print-directory", "staff-shell", f"TRANSCRIPT={transcript}"],
+        input="does mesotherapy hurt?\n",
+        capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (line,) = decision_lines(result.stdout)
+    assert "outcome answer:pain" in line and "knowledge: knowledge/topics/pain.yml#answer" in line
+    assert "**Staff:** does mesotherapy hurt?" in transcript.read_text(encoding="utf-8")
