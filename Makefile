@@ -47,6 +47,8 @@ $(INSTALLED): pyproject.toml constraints.txt
 # web/node_modules; the Rasa server serves them itself (no CDN at run time).
 WEB_DEPS := web/node_modules/.package-lock.json
 $(WEB_DEPS): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || apt-get install -y --no-install-recommends npm \
+	  || { apt-get update && apt-get install -y --no-install-recommends npm; }
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 

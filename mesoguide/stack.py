@@ -308,7 +308,7 @@ def _serve() -> int:
         f"-d '{{\"sender\": \"me\", \"message\": \"does it hurt?\"}}'\n"
         f"  audit trail:  curl -s '{cfg.rasa_url}/conversations/me/tracker?token={cfg.auth_token}'\n"
         f"  staff shell:  make shell, or with the decision view: "
-        f"python -m mesoguide.staff_shell --url {cfg.rasa_url} --token {cfg.auth_token}\n"
+        f"make staff-shell URL={cfg.rasa_url} TOKEN={cfg.auth_token}\n"
         f"  logs:         {cfg.log_dir}\n"
         "Press Ctrl-C to stop both servers.",
         flush=True,

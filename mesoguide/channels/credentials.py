@@ -37,6 +37,7 @@ from mesoguide.errors import MesoGuideError
 WEBCHAT = "mesoguide.channels.webchat.WebchatInput"
 TELEGRAM = "mesoguide.channels.telegram.SignedTelegramInput"
 TWILIO = "mesoguide.channels.twilio.SignedTwilioInput"
+CHANNEL_NAMES = {WEBCHAT: "webchat", TELEGRAM: "telegram", TWILIO: "twilio"}
 _TELEGRAM_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
@@ -97,4 +98,4 @@ def write_credentials(path: Path, env: Mapping[str, str]) -> list[str]:
     path.chmod(0o600)
     header = "# Written by mesoguide.stack from environment variables; do not edit or commit.\n"
     path.write_text(header + yaml.safe_dump(credentials, sort_keys=False), encoding="utf-8")
-    return [name.rsplit(".", 1)[-1] for name in credentials]
+    return [CHANNEL_NAMES.get(name, name) for name in credentials]

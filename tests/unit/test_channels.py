@@ -69,7 +69,7 @@ def test_half_configured_channel_is_an_error_naming_the_variable(env: dict[str, 
 def test_credentials_file_is_private(tmp_path) -> None:  # noqa: ANN001
     path = tmp_path / "build" / "credentials.yml"
     on = write_credentials(path, {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tok"})
-    assert on == ["rest", "WebchatInput", "SignedTwilioInput"]
+    assert on == ["rest", "webchat", "twilio"]
     assert path.stat().st_mode & 0o077 == 0
     assert yaml.safe_load(path.read_text())[TWILIO]["auth_token"] == "tok"
 
