@@ -39,7 +39,11 @@ def stack_config(live: LiveAssistant) -> StackConfig:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the guardrail corpus numbers at the end of the run (the issue note quotes them)."""
     from tests.e2e.test_guardrail_corpora import REPORT, SUMMARY
+    from tests.e2e.test_widget import SHOTS
 
+    shots = sorted(SHOTS.glob("*.png")) if SHOTS.is_dir() else []
+    if shots:
+        terminalreporter.write_line(f"widget screenshots ({len(shots)}): {SHOTS.relative_to(REPO_ROOT)}/")
     if not SUMMARY:
         return
     terminalreporter.section("guardrail corpora (tests/corpora, development set; full report: %s)" % REPORT.relative_to(REPO_ROOT))

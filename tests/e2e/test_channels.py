@@ -142,6 +142,14 @@ def test_telegram_escalation_sends_text_only(live: LiveAssistant, providers: Fak
     assert not any("mesoguide" in json.dumps(c.fields) for c in new_calls)
 
 
+def test_telegram_start_command_opens_with_the_disclaimer(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
+    chat = _chat_id()
+    assert telegram(live, _update(chat, text="/start", entities=[{"type": "bot_command", "offset": 0, "length": 6}])) == 200
+    texts = telegram_texts(providers, chat)
+    assert texts[0] == kb.render(kb.messages.disclaimer)
+    assert len(texts) >= 2 and live.turn_outcome(str(chat)) is not None, "and a clear reply, not silence"
+
+
 @pytest.mark.parametrize("secret", [None, "wrong-secret", TELEGRAM_SECRET + "x"])
 def test_telegram_rejects_requests_without_the_secret(live: LiveAssistant, providers: FakeProviders, secret: str | None) -> None:
     chat = _chat_id()

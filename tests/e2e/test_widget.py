@@ -97,6 +97,9 @@ def test_faq_quick_reply_escalation_script_and_reload(page, live: LiveAssistant,
     page.wait_for_selector(".mg-urgent[data-outcome='escalate:red_flag']")
     assert "mg-urgent" in urgent.get_attribute("class")
     assert urgent.locator(".mg-badge").text_content() == "Urgent"
+    badge = urgent.locator(".mg-badge").bounding_box()
+    log_box = page.locator(".mg-log").bounding_box()
+    assert log_box["y"] <= badge["y"] < log_box["y"] + log_box["height"], "the urgent reply is shown from its start"
     page.screenshot(path=str(SHOTS / "3-urgent.png"))
 
     attack = "<script>window.__pwned = 1</script><b>bold</b><img src=x onerror=\"window.__pwned=2\">"

@@ -185,6 +185,8 @@
     if (last && meta.reference && !last.querySelector(".mg-reference")) {
       last.appendChild(el("p", "mg-reference", LABEL.reference + meta.reference));
     }
+    // A long urgent reply must be read from its start (the badge and "call now"), not its end.
+    if (meta.urgent && first) log.scrollTop = Math.max(0, first.offsetTop - log.offsetTop - 8);
   }
 
   function disableQuickReplies() {
