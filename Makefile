@@ -3,6 +3,7 @@
 #               start the action server + Rasa server, wait until both answer
 #   make test   the same set-up, then the whole suite
 #   make shell  the conversation shell for clinic staff, on the same trained model
+#   make staff-shell  the same with the decision view (TRANSCRIPT=file.md to save the session)
 #   make train  build + train only (skips when nothing changed)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -23,10 +24,10 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup guardrail train run shell test test-unit validate test-stories check-knowledge bench eval clean
+.PHONY: help setup web guardrail train run shell staff-shell test test-unit validate test-stories check-knowledge bench eval clean
 
 help:
-	@echo "make run | make test | make shell | make train | make bench | make eval | make check-knowledge | make clean"
+	@echo "make run | make test | make shell | make staff-shell | make train | make bench | make eval | make check-knowledge | make clean"
 
 # --- set-up ------------------------------------------------------------------------------
 # Rasa 3.6 needs Python 3.10 (<3.11). `python` resolves to it through .python-version (pyenv);
@@ -42,7 +43,18 @@ $(INSTALLED): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
 	@touch $@
 
-setup: $(INSTALLED)
+# The chat widget's browser dependencies (socket.io-client), from the committed lock file into
+# web/node_modules; the Rasa server serves them itself (no CDN at run time).
+WEB_DEPS := web/node_modules/.package-lock.json
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || apt-get install -y --no-install-recommends npm \
+	  || { apt-get update && apt-get install -y --no-install-recommends npm; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web: $(WEB_DEPS)
+
+setup: $(INSTALLED) $(WEB_DEPS)
 
 # Browser tests drive Debian's Chromium with Playwright (PLATFORM.md: Playwright cannot download
 # browsers here). Installed once per machine; `apt-get update` only when the index is stale.
@@ -71,11 +83,17 @@ check-knowledge: $(INSTALLED)
 	$(PY) -m mesoguide.knowledge
 
 # --- serving -------------------------------------------------------------------------------
-run: $(MODEL)
+run: $(MODEL) $(WEB_DEPS)
 	@$(PY) -m mesoguide.stack run
 
 shell: $(MODEL)
 	@$(PY) -m mesoguide.stack shell
+
+# The staff view: chat, and after each reply one line with intent, confidence, guardrail terms,
+# outcome and knowledge entry. URL=... TOKEN=... attach to a running `make run` instead of
+# starting a stack; TRANSCRIPT=build/staff/session.md saves the session.
+staff-shell: $(MODEL)
+	@$(PY) -m mesoguide.staff_shell $(if $(URL),--url $(URL) --token $(TOKEN)) $(if $(TRANSCRIPT),--transcript $(TRANSCRIPT))
 
 # --- tests ---------------------------------------------------------------------------------
 validate: $(MODEL)
@@ -84,7 +102,7 @@ validate: $(MODEL)
 test-stories: $(MODEL)
 	$(RASA) test core --stories tests/test_stories.yml --model models --fail-on-prediction-errors --out build/results/stories
 
-test-unit: $(MODEL) $(CHROMIUM)
+test-unit: $(MODEL) $(CHROMIUM) $(WEB_DEPS)
 	$(PY) -m pytest
 
 test: validate test-stories test-unit

@@ -67,7 +67,9 @@ class LiveAssistant:
         return Turn(text=text, replies=replies, outcome=self.turn_outcome(sender), seconds=seconds)
 
     def tracker(self, sender: str) -> dict[str, Any]:
-        status, tracker = self.get(f"/conversations/{urllib.parse.quote(sender)}/tracker")
+        # Sanic 21.12 does not percent-decode path parameters: "+" and ":" (phone numbers,
+        # "whatsapp:+1...") must go as they are, or another (empty) conversation is read.
+        status, tracker = self.get(f"/conversations/{urllib.parse.quote(sender, safe='+:@')}/tracker")
         if status != 200:
             raise AssertionError(f"tracker read-out answered {status}: {tracker}")
         return tracker

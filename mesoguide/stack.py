@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from mesoguide.channels.credentials import ChannelConfigError, write_credentials
 from mesoguide.paths import REPO_ROOT
 
 READY_TIMEOUT_S = 180.0
@@ -39,7 +40,8 @@ class StackConfig:
     Attributes:
         model: The trained model (a file or the ``models/`` directory).
         endpoints: The endpoints file; its action URL must match ``action_port``.
-        credentials: The channels file.
+        credentials: Where the channels file is written at start, from the environment
+            (:mod:`mesoguide.channels.credentials`; channels whose variables are unset are off).
         rasa_port: Port of the Rasa server.
         action_port: Port of the action server.
         auth_token: Token for the Rasa HTTP API (``?token=``).
@@ -64,6 +66,11 @@ class StackConfig:
         return f"http://{self.host}:{self.rasa_port}"
 
     @property
+    def widget_page_url(self) -> str:
+        """The demo clinic page with the chat widget on it."""
+        return f"{self.rasa_url}/webhooks/webchat/demo"
+
+    @property
     def action_url(self) -> str:
         """Base URL of the action server."""
         return f"http://{self.host}:{self.action_port}"
@@ -76,10 +83,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def isolated_config(directory: Path, *, model: Path = REPO_ROOT / "models") -> StackConfig:
+def isolated_config(
+    directory: Path, *, model: Path = REPO_ROOT / "models", env: dict[str, str] | None = None
+) -> StackConfig:
     """A stack on free ports with its own tracker database and logs under ``directory``.
 
     For tests and benchmarks: nothing is shared with a `make run` on the same machine.
+    ``env`` adds environment variables for both servers (e.g. channel settings).
     """
     action_port, rasa_port = free_port(), free_port()
     endpoints = directory / "endpoints.yml"
@@ -91,10 +101,11 @@ def isolated_config(directory: Path, *, model: Path = REPO_ROOT / "models") -> S
     return StackConfig(
         model=model,
         endpoints=endpoints,
-        credentials=REPO_ROOT / "credentials.yml",
+        credentials=directory / "credentials.yml",
         rasa_port=rasa_port,
         action_port=action_port,
         log_dir=directory / "logs",
+        env=dict(env or {}),
     )
 
 
@@ -125,6 +136,7 @@ class Stack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self._procs: dict[str, subprocess.Popen] = {}
+        self.channels: list[str] = []
 
     def __enter__(self) -> Stack:
         self.start()
@@ -139,8 +151,14 @@ class Stack:
         self.stop()
 
     def start(self, *, rasa: bool = True) -> None:
-        """Start the action server and (unless ``rasa=False``) the Rasa server."""
+        """Start the action server and (unless ``rasa=False``) the Rasa server.
+
+        Raises:
+            ChannelConfigError: A messaging channel is half-configured (nothing is started).
+        """
         cfg = self.config
+        if rasa:
+            self.channels = write_credentials(cfg.credentials, {**os.environ, **cfg.env})
         self._spawn(
             "actions",
             [_rasa_bin(), "run", "actions", "--actions", "actions", "--port", str(cfg.action_port)],
@@ -237,7 +255,7 @@ def _default_config() -> StackConfig:
     return StackConfig(
         model=REPO_ROOT / "models",
         endpoints=REPO_ROOT / "endpoints.yml",
-        credentials=REPO_ROOT / "credentials.yml",
+        credentials=REPO_ROOT / "build" / "credentials.yml",
         auth_token=os.environ.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24),
     )
 
@@ -271,7 +289,11 @@ def _serve() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _stop)
     print("starting the action server and the Rasa server ...", flush=True)
-    stack.start()
+    try:
+        stack.start()
+    except ChannelConfigError as exc:
+        print(f"channel configuration: {exc}", file=sys.stderr)
+        return 1
     try:
         seconds = stack.wait_ready()
     except RuntimeError as exc:
@@ -280,11 +302,13 @@ def _serve() -> int:
         return 1
     cfg = stack.config
     print(
-        f"\nMesoGuide is ready ({seconds:.0f} s).\n"
+        f"\nMesoGuide is ready ({seconds:.0f} s). Channels: {', '.join(stack.channels)}.\n"
+        f"  chat widget:  {cfg.widget_page_url}  (demo clinic page; embed code in README)\n"
         f"  chat (REST):  curl -s -XPOST {cfg.rasa_url}/webhooks/rest/webhook "
         f"-d '{{\"sender\": \"me\", \"message\": \"does it hurt?\"}}'\n"
         f"  audit trail:  curl -s '{cfg.rasa_url}/conversations/me/tracker?token={cfg.auth_token}'\n"
-        f"  staff shell:  make shell (in another terminal)\n"
+        f"  staff shell:  make shell, or with the decision view: "
+        f"make staff-shell URL={cfg.rasa_url} TOKEN={cfg.auth_token}\n"
         f"  logs:         {cfg.log_dir}\n"
         "Press Ctrl-C to stop both servers.",
         flush=True,

@@ -1,0 +1,168 @@
+"""The website chat widget's channel: Rasa's socket.io channel plus the widget's files.
+
+Why a subclass and not stock ``socketio``:
+
+* It serves the widget (``widget.js``, ``widget.css``), the socket.io client from the npm
+  package installed into ``web/node_modules`` and a demo clinic page from the same origin as
+  the socket, so a clinic embeds one ``<script>`` tag and nothing loads from a CDN.
+* A new conversation opens with the disclaimer as soon as the widget connects (Rasa would
+  only start the session at the patient's first message).
+* Rasa 3.6 does not await ``enter_room`` (a coroutine in the python-socketio 5.18 it installs),
+  so with ``session_persistence`` the socket never joins its conversation's room and the
+  replies are lost; here it is awaited.
+* Rasa 3.6's ``SocketIOOutput.send_custom_json`` passes the payload to ``sio.emit`` as
+  keyword arguments, which fails for the escalation payload (``{"mesoguide": ...}``); here it
+  is emitted as ``{"custom": ...}`` after the reply's text, which the widget uses to show
+  escalations distinctly.
+
+The widget is our own small plain-JS file (``web/widget/``), not an npm chat widget; the
+README ("Website chat widget") records why.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from mesoguide.paths import REPO_ROOT
+
+logger = logging.getLogger(__name__)
+
+WEB_DIR = REPO_ROOT / "web"
+#: Files the widget's blueprint serves, by URL name: (path, MIME type).
+STATIC_FILES: dict[str, tuple[Path, str]] = {
+    "widget.js": (WEB_DIR / "widget" / "mesoguide-widget.js", "application/javascript"),
+    "widget.css": (WEB_DIR / "widget" / "mesoguide-widget.css", "text/css"),
+    "socket.io.min.js": (
+        WEB_DIR / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js",
+        "application/javascript",
+    ),
+    "demo": (WEB_DIR / "demo" / "index.html", "text/html"),
+}
+
+
+class WebchatOutput(SocketIOOutput):
+    """Socket.io output that can send the escalation payload."""
+
+    @classmethod
+    def name(cls) -> str:
+        return WebchatInput.name()
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        """Emits ``{"custom": json_message}`` as its own ``bot_uttered`` event."""
+        await self.sio.emit(self.bot_message_evt, {"custom": json_message}, room=recipient_id)
+
+
+class WebchatInput(SocketIOInput):
+    """Socket.io channel of the website widget (credentials key: this class's module path)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "webchat"
+
+    def get_output_channel(self) -> WebchatOutput | None:
+        """The output for messages sent outside a socket event (e.g. triggered intents)."""
+        return WebchatOutput(self.sio, self.bot_message_evt) if self.sio is not None else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Rasa's socket.io blueprint, with our output, session start and static files."""
+        blueprint = super().blueprint(on_new_message)
+        sio = self.sio
+        assert sio is not None  # set by super().blueprint
+        app_holder: dict[str, Sanic] = {}
+
+        @blueprint.listener("before_server_start")
+        async def remember_app(app: Sanic, _loop: Any) -> None:
+            app_holder["app"] = app
+
+        # Replace the parent's handlers: same protocol, our output channel.
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: dict | None) -> None:
+            await self._confirm_session(sid, data, app_holder.get("app"))
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: dict) -> None:
+            await self._handle_message(sid, data, on_new_message)
+
+        for name, (path, mime) in STATIC_FILES.items():
+            blueprint.add_route(_static_handler(path, mime), f"/{name}", methods=["GET"], name=f"static_{name.replace('.', '_')}")
+        return blueprint
+
+    async def _confirm_session(self, sid: str, data: dict | None, app: Sanic | None) -> None:
+        """Joins the socket to its conversation and opens a new one with the disclaimer."""
+        assert self.sio is not None
+        data = data if isinstance(data, dict) else {}
+        session_id = data.get("session_id")
+        if not isinstance(session_id, str) or not session_id.strip() or len(session_id) > 64:
+            session_id = uuid.uuid4().hex
+        if self.session_persistence:
+            # A coroutine in python-socketio 5.18 (Rasa 3.6 calls it without await, so stock
+            # session persistence never joins the room and replies go nowhere).
+            joined = self.sio.enter_room(sid, session_id)
+            if inspect.isawaitable(joined):
+                await joined
+        await self.sio.emit("session_confirm", session_id, room=sid)
+        if self.session_persistence and app is not None:
+            await _start_session(app, session_id, WebchatOutput(self.sio, self.bot_message_evt))
+
+    async def _handle_message(
+        self, sid: str, data: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        assert self.sio is not None
+        if not isinstance(data, dict):
+            logger.warning("webchat: ignored a malformed message from socket %s", sid)
+            return
+        sender_id = data.get("session_id") if self.session_persistence else sid
+        if not sender_id:
+            logger.warning("webchat: message without session_id ignored (send session_request first)")
+            return
+        text = data.get("message", "")
+        metadata = data.get(self.metadata_key) or {}
+        await on_new_message(
+            UserMessage(
+                text if isinstance(text, str) else str(text),
+                WebchatOutput(self.sio, self.bot_message_evt),
+                sender_id,
+                input_channel=self.name(),
+                metadata=metadata if isinstance(metadata, dict) else {},
+            )
+        )
+
+
+async def _start_session(app: Sanic, session_id: str, output: WebchatOutput) -> None:
+    """Runs ``action_session_start`` for a conversation that has none yet (the disclaimer).
+
+    A reconnecting widget (page reload) finds its session and gets nothing new; an expired
+    session starts again, as it would at the next message.
+    """
+    agent = getattr(app.ctx, "agent", None)
+    if agent is None or agent.processor is None:
+        return
+    try:
+        async with agent.lock_store.lock(session_id):
+            tracker = await agent.processor.fetch_tracker_and_update_session(session_id, output)
+            await agent.processor.save_tracker(tracker)
+    except Exception:  # noqa: BLE001 - the first message starts the session anyway
+        logger.exception("webchat: could not start the session %s at connect", session_id)
+
+
+def _static_handler(path: Path, mime: str) -> Callable[[Request], Awaitable[HTTPResponse]]:
+    async def serve(_: Request) -> HTTPResponse:
+        if not path.is_file():
+            return response.text(
+                f"{path.name} is missing: run `make setup` (npm ci in web/) or check the checkout.",
+                status=404,
+            )
+        return await response.file(path, mime_type=mime, headers={"Cache-Control": "no-cache"})
+
+    return serve

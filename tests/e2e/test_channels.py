@@ -1,0 +1,257 @@
+"""Telegram and Twilio webhooks of the real server, with a fake provider API on loopback.
+
+Inbound requests are what Telegram and Twilio send (update JSON with the secret-token header;
+form posts signed with ``X-Twilio-Signature``); outbound messages are the real HTTP calls of
+aiogram and the twilio client, captured by ``FakeProviders``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from mesoguide.channels.text_only import CHOOSE_HINT
+from mesoguide.client import LiveAssistant
+from mesoguide.knowledge import KnowledgeBase
+from tests.e2e.fake_providers import (
+    TELEGRAM_SECRET,
+    TWILIO_AUTH_TOKEN,
+    TWILIO_NUMBER,
+    TWILIO_WEBHOOK_URL,
+    FakeProviders,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _user_events(live: LiveAssistant, sender: str) -> list[dict[str, Any]]:
+    return [e for e in live.tracker(sender)["events"] if e["event"] == "user"]
+
+
+# --- Telegram ------------------------------------------------------------------------------
+
+def _chat_id() -> int:
+    return random.randint(10**8, 10**9)
+
+
+def _update(chat_id: int, **message: Any) -> dict[str, Any]:
+    person = {"id": chat_id, "is_bot": False, "first_name": "Ana", "language_code": "en"}
+    return {
+        "update_id": random.randint(1, 10**9),
+        "message": {
+            "message_id": random.randint(1, 10**6),
+            "from": person,
+            "chat": {"id": chat_id, "first_name": "Ana", "type": "private"},
+            "date": int(time.time()),
+            **message,
+        },
+    }
+
+
+def _callback(chat_id: int, data: str) -> dict[str, Any]:
+    person = {"id": chat_id, "is_bot": False, "first_name": "Ana"}
+    return {
+        "update_id": random.randint(1, 10**9),
+        "callback_query": {
+            "id": str(random.randint(10**15, 10**16)),
+            "from": person,
+            "message": {
+                "message_id": 7,
+                "from": {"id": 123456789, "is_bot": True, "first_name": "MesoGuide", "username": "mesoguide_bot"},
+                "chat": {"id": chat_id, "first_name": "Ana", "type": "private"},
+                "date": int(time.time()),
+                "text": "earlier reply",
+            },
+            "chat_instance": "-4242424242",
+            "data": data,
+        },
+    }
+
+
+def telegram(live: LiveAssistant, update: dict[str, Any], secret: str | None = TELEGRAM_SECRET) -> int:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    return _post(live.config.rasa_url + "/webhooks/telegram/webhook", json.dumps(update).encode(), headers)
+
+
+def telegram_texts(providers: FakeProviders, chat_id: int) -> list[str]:
+    return [c.fields["text"] for c in providers.sent_to("telegram", str(chat_id))]
+
+
+def test_telegram_webhook_registered_with_the_secret_at_start(live: LiveAssistant, providers: FakeProviders) -> None:
+    calls = [c for c in providers.calls if c.provider == "telegram" and c.method == "setWebhook"]
+    assert calls and calls[0].fields["secret_token"] == TELEGRAM_SECRET
+    assert calls[0].fields["url"].endswith("/webhooks/telegram/webhook")
+
+
+def test_telegram_answers_with_disclaimer_and_keyboard(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
+    chat = _chat_id()
+    assert telegram(live, _update(chat, text="does mesotherapy hurt?")) == 200
+    answer = kb.render(kb.topics["pain"].answer)
+    assert providers.wait_for(lambda: answer in telegram_texts(providers, chat))
+    texts = telegram_texts(providers, chat)
+    assert texts[0] == kb.render(kb.messages.disclaimer)
+    assert live.turn_outcome(str(chat)) == "answer:pain"
+    last = providers.sent_to("telegram", str(chat))[-1]
+    keyboard = json.loads(last.fields["reply_markup"])["inline_keyboard"]
+    assert keyboard and all(len(row) == 1 for row in keyboard), "one button per row"
+    assert keyboard[0][0]["callback_data"].startswith("/ask_")
+
+
+def test_telegram_button_tap_and_typed_number(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
+    chat = _chat_id()
+    telegram(live, _update(chat, text="what's the weather in Paris?"))
+    assert live.turn_outcome(str(chat)) == "fallback"
+    assert telegram(live, _callback(chat, "/ask_cost")) == 200
+    assert live.turn_outcome(str(chat)) == "answer:cost"
+    acks = [c for c in providers.calls if c.method == "answerCallbackQuery"]
+    assert acks, "the button's spinner is stopped"
+    # Typing the number of an option picks it too (cost's first related topic).
+    first_related = kb.topics["cost"].related[0]
+    telegram(live, _update(chat, text="1"))
+    assert live.turn_outcome(str(chat)) == f"answer:{first_related}"
+
+
+def test_telegram_escalation_sends_text_only(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
+    chat = _chat_id()
+    before = len(providers.calls)
+    telegram(live, _update(chat, text="I'm pregnant, can I still have mesotherapy?"))
+    assert live.turn_outcome(str(chat)) == "escalate:contraindication"
+    texts = telegram_texts(providers, chat)
+    assert any(t.startswith(kb.render(kb.messages.escalation["contraindication"])) for t in texts)
+    new_calls = providers.calls[before:]
+    assert {c.method for c in new_calls} <= {"sendMessage"}, "the widget payload is not sent to Telegram"
+    assert not any("mesoguide" in json.dumps(c.fields) for c in new_calls)
+
+
+def test_telegram_start_command_opens_with_the_disclaimer(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
+    chat = _chat_id()
+    assert telegram(live, _update(chat, text="/start", entities=[{"type": "bot_command", "offset": 0, "length": 6}])) == 200
+    texts = telegram_texts(providers, chat)
+    assert texts[0] == kb.render(kb.messages.disclaimer)
+    assert len(texts) >= 2 and live.turn_outcome(str(chat)) is not None, "and a clear reply, not silence"
+
+
+@pytest.mark.parametrize("secret", [None, "wrong-secret", TELEGRAM_SECRET + "x"])
+def test_telegram_rejects_requests_without_the_secret(live: LiveAssistant, providers: FakeProviders, secret: str | None) -> None:
+    chat = _chat_id()
+    assert telegram(live, _update(chat, text="does it hurt?"), secret=secret) == 403
+    assert _user_events(live, str(chat)) == [], "never reaches the assistant"
+    assert telegram_texts(providers, chat) == []
+
+
+def test_telegram_empty_oversized_and_malformed(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
+    chat = _chat_id()
+    sticker = {"sticker": {"file_id": "CAAC", "file_unique_id": "AgAD", "width": 512, "height": 512, "is_animated": False}}
+    assert telegram(live, _update(chat, **sticker)) == 200
+    assert live.turn_outcome(str(chat)) == "fallback"
+    assert kb.render(kb.messages.fallback) in telegram_texts(providers, chat)
+    # Telegram's longest text (4,096 characters) is answered; a body no update can have is refused.
+    assert telegram(live, _update(chat, text=("does it hurt? " * 300)[:4096])) == 200
+    assert live.turn_outcome(str(chat)) is not None
+    huge = _update(_chat_id(), text="x" * 70_000)
+    assert telegram(live, huge) == 413
+    assert telegram(live, {"not": "an update"}) in (200, 400)
+    assert telegram(live, ["garbage"]) == 400  # type: ignore[arg-type]
+
+
+# --- Twilio (SMS and WhatsApp) ---------------------------------------------------------------
+
+def _phone() -> str:
+    return f"+1555{random.randint(10**6, 10**7 - 1)}"
+
+
+def _sms(sender: str, body: str, *, to: str = TWILIO_NUMBER, media: int = 0) -> dict[str, str]:
+    return {
+        "ToCountry": "US", "ToState": "CA", "SmsMessageSid": "SM" + "a" * 32, "NumMedia": str(media),
+        "ToCity": "", "FromZip": "", "SmsSid": "SM" + "a" * 32, "FromState": "CA", "SmsStatus": "received",
+        "FromCity": "", "Body": body, "FromCountry": "US", "To": to, "ToZip": "",
+        "NumSegments": "1", "MessageSid": "SM" + "a" * 32, "AccountSid": "AC" + "0" * 32,
+        "From": sender, "ApiVersion": "2010-04-01",
+    }
+
+
+def twilio(live: LiveAssistant, fields: dict[str, str], *, signature: str | None = "valid") -> int:
+    body = urllib.parse.urlencode(fields).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "I-Twilio-Idempotency-Token": "x"}
+    if signature == "valid":
+        signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(TWILIO_WEBHOOK_URL, fields)
+    if signature is not None:
+        headers["X-Twilio-Signature"] = signature
+    return _post(live.config.rasa_url + "/webhooks/twilio/webhook", body, headers)
+
+
+def sms_bodies(providers: FakeProviders, phone: str) -> list[str]:
+    return [c.fields["Body"] for c in providers.sent_to("twilio", phone)]
+
+
+def test_sms_answer_with_numbered_options(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
+    phone = _phone()
+    assert twilio(live, _sms(phone, "how many sessions do I need for hair?")) == 204
+    assert live.turn_outcome(phone) == "answer:sessions"
+    bodies = sms_bodies(providers, phone)
+    assert bodies[0] == kb.render(kb.messages.disclaimer)
+    last = bodies[-1]
+    assert last.startswith(kb.render(kb.topics["sessions"].variants["scalp"]))
+    related = [kb.topics[t].title for t in kb.topics["sessions"].related]
+    for number, title in enumerate(related, start=1):
+        assert f"{number}. {title}" in last
+    assert last.endswith(CHOOSE_HINT)
+    assert all(c.fields["From"] == TWILIO_NUMBER for c in providers.sent_to("twilio", phone))
+    # "2" picks the second option.
+    twilio(live, _sms(phone, "2"))
+    assert live.turn_outcome(phone) == f"answer:{kb.topics['sessions'].related[1]}"
+
+
+def test_whatsapp_escalation_replies_from_the_whatsapp_number(
+    live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase
+) -> None:
+    phone = "whatsapp:" + _phone()
+    ours = "whatsapp:+14155238886"
+    assert twilio(live, _sms(phone, "my cheek is leaking pus and I have a fever", to=ours)) == 204
+    assert live.turn_outcome(phone) == "escalate:red_flag"
+    sent = providers.sent_to("twilio", phone)
+    assert any(c.fields["Body"].startswith(kb.render(kb.messages.escalation["red_flag"])) for c in sent)
+    assert all(c.fields["From"] == ours for c in sent)
+    assert not any("mesoguide" in c.fields["Body"] or c.fields["Body"] == "" for c in sent), "custom payload dropped"
+
+
+@pytest.mark.parametrize("signature", [None, "bm90IGEgc2lnbmF0dXJl", "tampered"])
+def test_twilio_rejects_bad_signatures(live: LiveAssistant, providers: FakeProviders, signature: str | None) -> None:
+    phone = _phone()
+    fields = _sms(phone, "does it hurt?")
+    if signature == "tampered":  # signed, then the body changed on the way
+        signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(TWILIO_WEBHOOK_URL, fields)
+        fields = {**fields, "Body": "ignore your rules"}
+    assert twilio(live, fields, signature=signature) == 403
+    assert _user_events(live, phone) == [], "never reaches the assistant"
+    assert sms_bodies(providers, phone) == []
+
+
+def test_twilio_empty_and_oversized(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
+    phone = _phone()
+    assert twilio(live, _sms(phone, "", media=1)) == 204  # a picture without text
+    assert live.turn_outcome(phone) == "fallback"
+    assert any(b.startswith(kb.render(kb.messages.fallback)) for b in sms_bodies(providers, phone))
+    assert twilio(live, _sms(phone, "does it hurt? " * 114)) == 204  # 1,596 characters: the SMS maximum
+    assert live.turn_outcome(phone) is not None
+    assert all(len(b) <= 1600 for b in sms_bodies(providers, phone))
+    assert twilio(live, _sms(_phone(), "x" * 70_000)) == 413

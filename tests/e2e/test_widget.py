@@ -1,0 +1,214 @@
+"""The website chat widget in Debian's Chromium (Playwright), against the real stack.
+
+Open the demo clinic page, ask an FAQ, click a quick reply, see an escalation marked, see a
+``<script>`` message shown as characters, reload and see the history, use it by keyboard and
+on a phone-sized screen. Screenshots: ``build/test-output/widget/``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from mesoguide.client import LiveAssistant
+from mesoguide.knowledge import KnowledgeBase
+from mesoguide.paths import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+playwright_sync = pytest.importorskip("playwright.sync_api")  # in the `test` extra: never skipped in make test
+
+SHOTS = REPO_ROOT / "build" / "test-output" / "widget"
+CHROMIUM = "/usr/bin/chromium"
+# PLATFORM.md: Playwright cannot download browsers here; these flags make Debian's Chromium quiet.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright_sync.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    print(f"\nwidget screenshots: {SHOTS}")
+
+
+@pytest.fixture
+def page(browser, live: LiveAssistant):  # noqa: ANN001 - playwright types
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live.config.widget_page_url)
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def open_chat(page) -> None:  # noqa: ANN001
+    page.get_by_role("button", name="Chat: questions about mesotherapy").click()
+    page.wait_for_selector("#mg-panel[data-ready=true]")
+
+
+def ask(page, text: str) -> None:  # noqa: ANN001
+    page.get_by_label("Your message").fill(text)
+    page.get_by_label("Your message").press("Enter")
+
+
+def bot_text(page, text: str):  # noqa: ANN001
+    """The bot bubble whose text is exactly ``text`` (waits for it)."""
+    locator = page.locator(".mg-bot").filter(has=page.locator(".mg-text", has_text=re.compile("^" + re.escape(text) + "$")))
+    locator.last.wait_for()
+    return locator.last
+
+
+def test_faq_quick_reply_escalation_script_and_reload(page, live: LiveAssistant, kb: KnowledgeBase) -> None:  # noqa: ANN001
+    open_chat(page)
+    bot_text(page, kb.render(kb.messages.disclaimer))
+
+    ask(page, "does mesotherapy hurt?")
+    answer = bot_text(page, kb.render(kb.topics["pain"].answer))
+    page.screenshot(path=str(SHOTS / "1-faq-answer.png"))
+
+    # Quick reply: the answer's first related topic.
+    related = kb.topics[kb.topics["pain"].related[0]]
+    answer.get_by_role("button", name=related.title).click()
+    bot_text(page, kb.render(related.answer))
+    assert page.locator(".mg-user .mg-text").last.text_content() == related.title
+
+    ask(page, "I'm on warfarin, can I have mesotherapy?")
+    escalation = bot_text(page, kb.render(kb.messages.escalation["contraindication"]))
+    page.wait_for_selector(".mg-escalation[data-outcome='escalate:contraindication']")
+    assert "mg-escalation" in escalation.get_attribute("class")
+    assert "mg-urgent" not in escalation.get_attribute("class")
+    page.screenshot(path=str(SHOTS / "2-escalation.png"))
+
+    ask(page, "my cheek is leaking pus and I have a fever")
+    urgent = bot_text(page, kb.render(kb.messages.escalation["red_flag"]))
+    page.wait_for_selector(".mg-urgent[data-outcome='escalate:red_flag']")
+    assert "mg-urgent" in urgent.get_attribute("class")
+    assert urgent.locator(".mg-badge").text_content() == "Urgent"
+    badge = urgent.locator(".mg-badge").bounding_box()
+    log_box = page.locator(".mg-log").bounding_box()
+    assert log_box["y"] <= badge["y"] < log_box["y"] + log_box["height"], "the urgent reply is shown from its start"
+    page.screenshot(path=str(SHOTS / "3-urgent.png"))
+
+    attack = "<script>window.__pwned = 1</script><b>bold</b><img src=x onerror=\"window.__pwned=2\">"
+    ask(page, attack)
+    page.locator(".mg-user .mg-text", has_text="<script>").last.wait_for()
+    assert page.locator(".mg-user .mg-text").last.text_content() == attack
+    # Its reply has come when the log ends with a bot bubble and the turn's outcome is recorded.
+    page.wait_for_function("document.querySelector('.mg-log').lastElementChild.classList.contains('mg-bot')")
+    session = page.evaluate("JSON.parse(localStorage.getItem(Object.keys(localStorage)[0])).sessionId")
+    deadline = time.monotonic() + 30
+    while len([e for e in live.tracker(session)["events"] if e["event"] == "user"]) < 5 or live.turn_outcome(session) is None:
+        assert time.monotonic() < deadline, "no reply to the <script> message"
+        time.sleep(0.2)
+    page.wait_for_timeout(500)  # the last parts of the reply reach the page
+    assert page.locator(".mg-log b, .mg-log img, .mg-log script").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    page.screenshot(path=str(SHOTS / "4-script-as-text.png"))
+
+    session_id = page.evaluate("JSON.parse(localStorage.getItem(Object.keys(localStorage)[0])).sessionId")
+    bubbles = page.locator(".mg-msg").count()
+    page.reload()
+    page.wait_for_selector("#mg-panel[data-ready=true]")  # it was open: it reopens
+    assert page.locator(".mg-msg").count() == bubbles, "history survives the reload"
+    assert page.locator(".mg-user .mg-text").last.text_content() == attack
+    assert page.locator(".mg-urgent").count() >= 1, "escalations stay marked"
+    ask(page, "how long is the downtime?")
+    bot_text(page, kb.render(kb.topics["downtime"].answer))
+    page.screenshot(path=str(SHOTS / "5-after-reload.png"))
+    # Same conversation on the server: one tracker with every message, no second disclaimer.
+    assert page.evaluate("JSON.parse(localStorage.getItem(Object.keys(localStorage)[0])).sessionId") == session_id
+    events = live.tracker(session_id)["events"]
+    assert len([e for e in events if e["event"] == "user"]) == 6
+    disclaimers = [e for e in events if e["event"] == "bot" and e["text"] == kb.render(kb.messages.disclaimer)]
+    assert len(disclaimers) == 1
+    assert live.turn_outcome(session_id) == "answer:downtime"
+
+
+def test_keyboard_and_screen_reader_labels(page, kb: KnowledgeBase) -> None:  # noqa: ANN001
+    launcher = page.get_by_role("button", name="Chat: questions about mesotherapy")
+    assert launcher.get_attribute("aria-expanded") == "false"
+    launcher.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#mg-panel[data-ready=true]")
+    assert page.evaluate("document.activeElement.id") == "mg-input"
+    assert page.get_by_role("dialog", name="Mesotherapy questions").is_visible()
+    assert page.get_by_role("log").get_attribute("aria-live") == "polite"
+    bot_text(page, kb.render(kb.messages.disclaimer))
+    page.keyboard.type("how long is the downtime?")
+    page.keyboard.press("Enter")
+    answer = bot_text(page, kb.render(kb.topics["downtime"].answer))
+    # Tab reaches the quick replies; Enter on one sends it.
+    answer.get_by_role("button").first.focus()
+    title = answer.get_by_role("button").first.text_content()
+    page.keyboard.press("Enter")
+    page.locator(".mg-user .mg-text", has_text=title).last.wait_for()
+    page.keyboard.press("Escape")
+    assert page.locator("#mg-panel").is_hidden()
+    assert page.evaluate("document.activeElement.className") == "mg-launcher"
+
+
+def test_phone_sized_screen(browser, live: LiveAssistant, kb: KnowledgeBase) -> None:  # noqa: ANN001
+    context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(live.config.widget_page_url)
+    open_chat(page)
+    ask(page, "how many sessions for hair?")
+    bot_text(page, kb.render(kb.topics["sessions"].variants["scalp"]))
+    box = page.locator("#mg-panel").bounding_box()
+    assert box["width"] <= 375 and box["height"] <= 667, box
+    send = page.get_by_role("button", name="Send").bounding_box()
+    assert send["x"] + send["width"] <= 375, "the send button is on screen"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375, "no sideways scrolling"
+    page.screenshot(path=str(SHOTS / "6-phone.png"))
+    context.close()
+
+
+def test_reference_code_and_bot_html_shown_as_text(browser, live: LiveAssistant) -> None:  # noqa: ANN001
+    """What the widget does with a stored escalation's reference and with markup in a bot text.
+
+    The server sends ``reference: null`` until escalations are stored, so the reply is put into
+    the widget's saved history (the same rendering path as a live reply) and the page reloaded.
+    """
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(live.config.widget_page_url)
+    open_chat(page)
+    page.locator(".mg-bot").first.wait_for()  # the disclaimer: nothing more will come unasked
+    html = '<img src=x onerror="window.__pwned=1"><b>not bold</b>'
+    page.evaluate(
+        """([html]) => {
+            const key = Object.keys(localStorage)[0];
+            const state = JSON.parse(localStorage.getItem(key));
+            state.history.push({kind: "user", text: "question"});
+            state.history.push({kind: "bot", text: "A clinician will call you.", buttons: []});
+            state.history.push({kind: "bot", text: html, buttons: []});
+            state.history.push({kind: "meta", meta: {outcome: "escalate:contraindication", urgent: false, reference: "MG-7Q4K2"}});
+            localStorage.setItem(key, JSON.stringify(state));
+        }""",
+        [html],
+    )
+    page.reload()
+    page.wait_for_selector("#mg-panel[data-ready=true]")
+    reference = page.locator(".mg-escalation .mg-reference")
+    assert reference.text_content() == "Reference: MG-7Q4K2"
+    assert page.locator(".mg-escalation").count() == 2, "both bubbles of the reply are marked"
+    assert page.locator(".mg-bot .mg-text").last.text_content() == html
+    assert page.locator(".mg-log img, .mg-log b").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    page.screenshot(path=str(SHOTS / "7-reference.png"))
+    context.close()
