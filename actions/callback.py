@@ -282,3 +282,7 @@ class ActionSubmitCallback(Action):
             )
             spool({"kind": "callback", "conversation_id": tracker.sender_id, **request})
             return None
+
+
+#: Every question of the form, in the order the form asks.
+ASK_ACTIONS = (ActionAskCallbackConsent, ActionAskCallbackName, ActionAskCallbackContact, ActionAskCallbackTime, ActionAskCallbackConfirm)
