@@ -19,7 +19,8 @@ REASON_LABELS = {
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;color:#1d2733;background:#f5f7f9}
 header{background:#16425b;color:#fff;padding:.6rem 1.2rem;display:flex;justify-content:space-between;align-items:center}
-header a,header button{color:#fff}
+header a{color:#fff}
+header button{color:#fff;background:none;border:1px solid #fff;border-radius:.2rem;cursor:pointer}
 main{padding:1.2rem;max-width:70rem}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #dde3e8;vertical-align:top}
