@@ -10,9 +10,8 @@ ends and stores the details on the conversation's escalation (creating a "human"
 when there is none yet), or says that nothing was kept.
 
 Escalations typed into the form (a red flag, a contraindication) never become an answer: the
-slot mappings ignore escalation intents, so the form is rejected, the escalation rule runs,
-and ``action_escalate`` stops the form. The validation and the submit action check the raw text
-with the guardrail matcher again, in case the NLU missed it.
+validation sees them (:func:`actions.guard.escalation_in_form`) and ends the form, and the
+submit action escalates them at once, so a red flag's urgent text is the first thing sent.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.dependencies import resolve, resolve_store
 from actions.escalate import escalate, spool
-from actions.guard import escalation_of_latest
+from actions.guard import escalation_in_form
 from actions.replies import outcome
 from mesoguide import constants as c
 from mesoguide.escalations import callback_input as ci
@@ -155,9 +154,9 @@ class ValidateCallbackForm(FormValidationAction):
         action then escalates it)."""
         if ci.is_cancel(value):
             return dict(CANCELLED)
-        escalation, _ = escalation_of_latest(tracker, self._matcher)
-        if escalation is not None and escalation is not Escalation.HUMAN:
-            return dict(CANCELLED)
+        escalation, _ = escalation_in_form(tracker, self._matcher)
+        if escalation is not None:
+            return dict(CANCELLED)  # the submit action escalates it
         return None
 
     def _reprompt(self, dispatcher: CollectingDispatcher, key: str, slot: str) -> dict[str, Any]:
@@ -239,9 +238,10 @@ class ActionSubmitCallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         clear = [SlotSet(slot, None) for slot in c.CALLBACK_SLOTS]
-        escalation, matches = escalation_of_latest(tracker, self._matcher)
-        if escalation is not None and escalation is not Escalation.HUMAN:
-            # The form ended because the text needed an escalation that the NLU missed.
+        escalation, matches = escalation_in_form(tracker, self._matcher)
+        if escalation is not None:
+            # The form ended because the answer called for an escalation: a red flag typed
+            # into the form gets the urgent message now, before anything else.
             return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store) + clear
         slots = {s: tracker.get_slot(s) for s in c.CALLBACK_SLOTS}
         if not all(slots.values()):

@@ -141,14 +141,16 @@ class Stack:
 
     Args:
         config: Where and how to run them.
+        clinic: As a context manager, also start the notifier and the staff dashboard.
     """
 
-    def __init__(self, config: StackConfig) -> None:
+    def __init__(self, config: StackConfig, *, clinic: bool = False) -> None:
         self.config = config
+        self.clinic = clinic
         self._procs: dict[str, subprocess.Popen] = {}
 
     def __enter__(self) -> Stack:
-        self.start()
+        self.start(clinic=self.clinic)
         try:
             self.wait_ready()
         except BaseException:

@@ -37,8 +37,11 @@ def tracker(
     active_loop: str | None = None,
     history: list[str] = (),
     entities: list[dict] | None = None,
+    predicted: str | None = None,
 ) -> Tracker:
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or []}
+    if predicted is not None:  # what the classifier said before the GuardrailRouter
+        latest["guardrail"] = {"matches": [], "predicted_intent": predicted, "routed": predicted != intent}
     requested = (slots or {}).get(c.SLOT_REQUESTED)
     events: list[dict[str, Any]] = [{"event": "user", "text": t, "parse_data": {}} for t in history]
     if active_loop:
@@ -131,8 +134,8 @@ def validate(kb, matcher) -> ValidateCallbackForm:
     return ValidateCallbackForm(knowledge=kb, matcher=matcher)
 
 
-def _validate(validate, domain, slot: str, value: str, intent: str = "nlu_fallback") -> tuple[list[dict], dict]:
-    t = tracker(value, intent, active_loop=c.FORM_CALLBACK, slots={slot: value, c.SLOT_REQUESTED: slot})
+def _validate(validate, domain, slot: str, value: str, intent: str = "nlu_fallback", predicted: str | None = None) -> tuple[list[dict], dict]:
+    t = tracker(value, intent, active_loop=c.FORM_CALLBACK, slots={slot: value, c.SLOT_REQUESTED: slot}, predicted=predicted)
     messages, events = run(validate, t, domain)
     return messages, slots_of(events)
 
@@ -234,3 +237,30 @@ def test_a_callback_request_without_an_escalation_is_recorded_as_a_human_request
                     slots={c.SLOT_ESCALATION_REFERENCE: record["reference"]})
     messages, events = run(ask, again, domain)
     assert len(messages) == 1 and slots_of(events)[c.SLOT_TURN_OUTCOME] == "callback:ask_consent"
+
+
+def test_an_unsure_answer_lifted_to_an_escalation_by_the_router_is_still_an_answer(validate, domain) -> None:
+    """The router lifts "yes" to ask_medical_advice when the classifier was unsure and its best
+    guess was that; inside the form that must not end the form."""
+    _, slots = _validate(validate, domain, c.SLOT_CALLBACK_CONSENT, "yes", intent="ask_medical_advice", predicted="nlu_fallback")
+    assert slots == {c.SLOT_CALLBACK_CONSENT: "yes"}
+
+
+def test_a_red_flag_intent_ends_the_form_however_it_was_reached(validate, domain) -> None:
+    _, slots = _validate(validate, domain, c.SLOT_CALLBACK_NAME, "I feel awful", intent="report_red_flag", predicted="nlu_fallback")
+    assert slots[c.SLOT_REQUESTED] is None
+
+
+def test_a_request_for_a_person_does_not_end_the_form(validate, domain) -> None:
+    _, slots = _validate(validate, domain, c.SLOT_CALLBACK_TIME, "any time a nurse is free", intent="request_human", predicted="request_human")
+    assert slots == {c.SLOT_CALLBACK_TIME: "any time a nurse is free"}
+
+
+def test_submit_after_a_red_flag_in_the_form_sends_the_urgent_message_first(kb, matcher, sqlite_store, domain) -> None:
+    submit = ActionSubmitCallback(knowledge=kb, matcher=matcher, store=sqlite_store)
+    t = tracker("my lips are swelling and I can't breathe", "report_red_flag", slots={c.SLOT_CALLBACK_NAME: None})
+    messages, events = run(submit, t, domain)
+    assert messages[0]["text"].startswith(kb.render(kb.messages.escalation["red_flag"]))
+    assert slots_of(events)[c.SLOT_TURN_OUTCOME] == "escalate:red_flag"
+    [record] = sqlite_store.list()
+    assert record["urgent"]
