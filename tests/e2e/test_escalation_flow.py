@@ -130,14 +130,17 @@ def test_cancel_at_any_step(live: LiveAssistant, store: EscalationStore, kb: Kno
 
 
 def test_the_escalation_is_in_the_dashboard(live: LiveAssistant, live_stack: Stack, store: EscalationStore) -> None:
-    import urllib.request
+    """Issue 5's "done when": an escalation made in chat appears in the dashboard with its code."""
+    from tests.escalations.test_dashboard import PASSWORD, USER, Dashboard, login, request
 
     who = sender()
     reference = meta_of(escalation_reply(live.say(who, "I have epilepsy")))["reference"]
-    assert any(r["reference"] == reference for r in store.list())
-    with urllib.request.urlopen(f"{live_stack.config.dashboard_url}/health", timeout=10) as response:
-        assert response.status == 200
-    # Logged-out visitors get the log-in page, never the queue.
-    with urllib.request.urlopen(f"{live_stack.config.dashboard_url}/", timeout=10) as response:
-        page = response.read().decode()
-        assert response.url.endswith("/login") and reference not in page
+    port = live_stack.config.dashboard_port
+    status, headers, page, _ = request(port, "GET", "/")
+    assert (status, headers.get("location")) == (302, "/login") and reference not in page
+    store.set_user(USER, PASSWORD)
+    session, _ = login(Dashboard(port=port, store=store, reference=reference, url=live_stack.config.dashboard_url))
+    status, _, page, _ = request(port, "GET", "/?status=open&reason=contraindication", cookies={"mg_session": session})
+    assert status == 200 and reference in page
+    status, _, page, _ = request(port, "GET", f"/escalations/{reference}", cookies={"mg_session": session})
+    assert status == 200 and "patient: I have epilepsy" in page
