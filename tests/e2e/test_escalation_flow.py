@@ -59,8 +59,10 @@ def test_question_to_reference_code_to_stored_record_to_notification(live: LiveA
     assert "how many sessions" in record["excerpt"] and "07700" not in record["excerpt"]
     assert live.tracker(who)["slots"]["escalation_reference"] == reference
     # The notifier process delivers it to the clinic's webhook and mailbox.
-    hooks = webhook.wait_for(1)
-    assert any(h["json"]["mesoguide"]["reference"] == reference for h in hooks)
+    hook = webhook.wait_for_reference(reference)
+    assert hook is not None, "the notifier delivered to the local webhook receiver"
+    assert hook["json"]["mesoguide"]["event"] == "new" and not hook["json"]["mesoguide"]["urgent"]
+    assert "07700" not in str(hook["json"]), "no contact details in notifications"
     # A second escalation in the same conversation updates the same record.
     again = live.say(who, "can I talk to a real person please")
     assert meta_of(escalation_reply(again))["reference"] == reference

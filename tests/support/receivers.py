@@ -59,6 +59,16 @@ class WebhookReceiver:
             time.sleep(0.1)
         return self.received
 
+    def wait_for_reference(self, reference: str, timeout: float = 30.0) -> dict[str, Any] | None:
+        """The first notification about ``reference``, waiting up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = next((h for h in list(self.received) if h["json"].get("mesoguide", {}).get("reference") == reference), None)
+            if found:
+                return found
+            time.sleep(0.1)
+        return None
+
 
 class SmtpReceiver:
     """A real SMTP server (aiosmtpd) on loopback; messages land in :attr:`messages`."""
