@@ -4,6 +4,7 @@ dashboard), the REST channel, a real SQLite escalation store, real notification 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import pytest
@@ -63,6 +64,10 @@ def test_question_to_reference_code_to_stored_record_to_notification(live: LiveA
     assert hook is not None, "the notifier delivered to the local webhook receiver"
     assert hook["json"]["mesoguide"]["event"] == "new" and not hook["json"]["mesoguide"]["urgent"]
     assert "07700" not in str(hook["json"]), "no contact details in notifications"
+    deadline = time.monotonic() + 30
+    while not any(reference in str(mail["Subject"]) for mail in smtp.messages) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert any(reference in str(mail["Subject"]) for mail in smtp.messages), "and to the local SMTP server"
     # A second escalation in the same conversation updates the same record.
     again = live.say(who, "can I talk to a real person please")
     assert meta_of(escalation_reply(again))["reference"] == reference
