@@ -25,12 +25,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.dependencies import resolve, resolve_store
-from actions.escalate import escalate, spool
+from actions.escalate import escalate
 from actions.guard import escalation_in_form
 from actions.replies import outcome
 from mesoguide import constants as c
 from mesoguide.escalations import callback_input as ci
 from mesoguide.escalations.models import CallbackRequest, NewEscalation
+from mesoguide.escalations.spool import spool
 from mesoguide.escalations.store import EscalationStore
 from mesoguide.escalations.transcript import excerpt_from_events
 from mesoguide.guardrail.matcher import GuardrailMatcher

@@ -7,16 +7,14 @@ a red flag is urgent, gives the emergency number and offers nothing that could d
 Every escalation is stored (issue 5) before the reply goes out, with a reference code the
 patient sees. Storing can fail (database down, disk full): the patient then still gets the
 escalation text with the clinic's phone number, the failure is logged at CRITICAL, and the
-record is appended to a spool file so nothing the patient typed is lost silently.
+record is appended to a spool file (:mod:`mesoguide.escalations.spool`), so nothing the
+patient typed is lost silently.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -27,21 +25,16 @@ from actions.dependencies import resolve, resolve_store
 from actions.guard import escalation_of_latest
 from actions.replies import latest_intent, outcome
 from mesoguide import constants as c
-from mesoguide.escalations.models import NewEscalation, utcnow
+from mesoguide.escalations.models import NewEscalation
+from mesoguide.escalations.spool import spool, spool_path
 from mesoguide.escalations.store import EscalationStore
 from mesoguide.escalations.transcript import excerpt_from_events
 from mesoguide.guardrail.matcher import GuardrailMatch, GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase
 from mesoguide.outcomes import Escalation
-from mesoguide.paths import REPO_ROOT
 from mesoguide.reply_meta import ReplyMeta, custom_payload
 
 logger = logging.getLogger(__name__)
-
-
-def spool_path() -> Path:
-    """Where escalations that could not be stored are kept (``MESOGUIDE_ESCALATION_SPOOL``)."""
-    return Path(os.environ.get("MESOGUIDE_ESCALATION_SPOOL", REPO_ROOT / "build" / "escalations-unsaved.jsonl"))
 
 
 def escalate(
@@ -119,19 +112,6 @@ def _store(new: NewEscalation, store: EscalationStore | None) -> str | None:
         )
         spool({"kind": "escalation", **new})
         return None
-
-
-def spool(record: dict[str, Any]) -> None:
-    """Appends what could not be stored to the spool file (JSON lines), so staff can re-enter
-    it; if even that fails, the log line holds it."""
-    line = json.dumps({**record, "failed_at": utcnow().isoformat()})
-    try:
-        path = spool_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-    except OSError:
-        logger.critical("ESCALATION SPOOL NOT WRITABLE either: %s", line)
 
 
 def _callback_values(tracker: Tracker) -> list[str]:

@@ -1,6 +1,7 @@
 """``python -m mesoguide.escalations``: the staff CLI (same store as the dashboard).
 
-Commands: migrate, list, show, status, resolve, note, export-csv, purge, add-user, notify.
+Commands: migrate, list, show, status, resolve, note, export-csv, purge, add-user, outbox,
+import-spool, notify.
 Errors print one line saying what to fix and exit 2; nothing prints a stack trace.
 """
 
@@ -52,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     user = sub.add_parser("add-user", help="create a staff user or set their password")
     user.add_argument("username")
     user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    outbox = sub.add_parser("outbox", help="notifications not delivered yet (attempts, last error)")
+    outbox.add_argument("--all", action="store_true", help="delivered ones too")
+    spool = sub.add_parser("import-spool", help="store the escalations that could not be stored when they happened")
+    spool.add_argument("path", nargs="?", help="default: MESOGUIDE_ESCALATION_SPOOL or build/escalations-unsaved.jsonl")
     notify = sub.add_parser("notify", help="run the notification worker (webhook / e-mail outbox)")
     notify.add_argument("--once", action="store_true", help="one delivery round, then exit")
     notify.add_argument("--poll", type=float, default=1.0, help="seconds between rounds")
@@ -107,6 +112,15 @@ def _run(args: argparse.Namespace, store: EscalationStore, config: EscalationCon
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
         store.set_user(args.username, password)
         print(f"staff user {args.username!r} saved", file=out)
+    elif command == "outbox":
+        items = [i for i in store.outbox_items() if args.all or i["delivered_at"] is None]
+        for i in items:
+            state = f"delivered {i['delivered_at']:%Y-%m-%d %H:%M:%S}" if i["delivered_at"] else f"next try {i['next_attempt_at']:%Y-%m-%d %H:%M:%S}"
+            print(f"#{i['id']} escalation {i['escalation_id']} {i['channel']} {i['event']}: {i['attempts']} failed attempt(s), {state}"
+                  + (f", last error: {i['last_error']}" if i["last_error"] else ""), file=out)
+        print(f"{len(items)} notification(s)", file=out)
+    elif command == "import-spool":
+        print(_import_spool(store, args.path), file=out)
     elif command == "notify":
         from mesoguide.escalations.notifier import deliver_due, run_forever
 
@@ -116,6 +130,39 @@ def _run(args: argparse.Namespace, store: EscalationStore, config: EscalationCon
         else:
             run_forever(store, config, poll_s=args.poll)
     return 0
+
+
+def _import_spool(store: EscalationStore, path_arg: str | None) -> str:
+    """Stores spooled escalations (and their callback details); the file is renamed afterwards
+    so a second run cannot store them twice."""
+    import json
+    from pathlib import Path
+
+    from mesoguide.escalations.spool import spool_path
+
+    path = Path(path_arg) if path_arg else spool_path()
+    if not path.exists():
+        return f"nothing to import: {path} does not exist"
+    stored = callbacks = 0
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError:
+            raise ValueError(f"{path}, line {number}: not JSON; fix or remove the line and run again") from None
+        if item.get("kind") == "callback":
+            request = m.CallbackRequest(name=item["name"], phone=item.get("phone"), email=item.get("email"), preferred_time=item["preferred_time"])
+            if store.attach_callback(item["conversation_id"], request) is None:
+                store.record(m.NewEscalation(conversation_id=item["conversation_id"], channel="unknown", reason="human", urgent=False, terms=[], excerpt=""))
+                store.attach_callback(item["conversation_id"], request)
+            callbacks += 1
+        else:
+            store.record(m.NewEscalation(**{k: item[k] for k in m.NewEscalation.__annotations__}))  # type: ignore[typeddict-item]
+            stored += 1
+    done = path.with_name(path.name + f".imported-{m.utcnow():%Y%m%d%H%M%S}")
+    path.rename(done)
+    return f"{stored} escalation(s) and {callbacks} callback request(s) stored; spool moved to {done}"
 
 
 def _show(r: m.EscalationRecord, out: TextIO) -> None:

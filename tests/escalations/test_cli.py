@@ -94,3 +94,35 @@ def test_the_module_runs_as_documented(db: EscalationStore) -> None:
         [sys.executable, "-m", "mesoguide.escalations", "list"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0 and a in result.stdout
+
+
+def test_outbox_lists_undelivered_notifications(db: EscalationStore, monkeypatch) -> None:
+    db.notify_channels = ("webhook",)
+    record(db, "a")
+    [item] = db.outbox_items()
+    db.mark_failed(item["id"], "ConnectionRefusedError", retry_in_s=30)
+    code, out = cli("outbox")
+    assert code == 0 and "webhook new: 1 failed attempt(s)" in out and "ConnectionRefusedError" in out
+    db.mark_delivered(item["id"])
+    assert "0 notification(s)" in cli("outbox")[1]
+    assert "1 notification(s)" in cli("outbox", "--all")[1]
+
+
+def test_import_spool_stores_what_could_not_be_stored(db: EscalationStore, tmp_path, monkeypatch) -> None:
+    import json
+
+    spool = tmp_path / "unsaved.jsonl"
+    monkeypatch.setenv("MESOGUIDE_ESCALATION_SPOOL", str(spool))
+    lines = [
+        {"kind": "escalation", "conversation_id": "p1", "channel": "rest", "reason": "red_flag", "urgent": True,
+         "terms": ["red_flag:pus"], "excerpt": "patient: pus", "failed_at": "2026-11-21T04:00:00"},
+        {"kind": "callback", "conversation_id": "p1", "name": "Ana Silva", "phone": None, "email": "ana@example.com",
+         "preferred_time": "mornings", "failed_at": "2026-11-21T04:01:00"},
+    ]
+    spool.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    code, out = cli("import-spool")
+    assert code == 0 and "1 escalation(s) and 1 callback request(s) stored" in out
+    [r] = db.list()
+    assert r["urgent"] and db.get(r["reference"])["callback_email"] == "ana@example.com"
+    assert not spool.exists(), "moved aside so it cannot be imported twice"
+    assert "nothing to import" in cli("import-spool")[1]
