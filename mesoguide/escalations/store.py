@@ -45,7 +45,7 @@ def make_engine(url: str) -> Engine:
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = sa.create_engine(url, future=True, connect_args={"timeout": 10, "check_same_thread": False})
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
