@@ -101,7 +101,8 @@ class ActionAskCallbackConsent(_Ask, Action):
         events: list[dict[str, Any]] = []
         if not tracker.get_slot(c.SLOT_ESCALATION_REFERENCE):
             events = escalate(
-                dispatcher, self._kb, Escalation.HUMAN, tracker=tracker, store=self._store, offer_callback=False
+                dispatcher, self._kb, Escalation.HUMAN, tracker=tracker, store=self._store,
+                offer_callback=False, stop_form=False,
             )
         dispatcher.utter_message(text=self.text(tracker), buttons=list(self.buttons))
         # The turn's outcome stays the escalation when there was one (audit contract).

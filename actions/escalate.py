@@ -46,6 +46,7 @@ def escalate(
     tracker: Tracker,
     store: EscalationStore | None = None,
     offer_callback: bool = True,
+    stop_form: bool = True,
 ) -> list[dict[str, Any]]:
     """Store the escalation, send the escalation message, and return the turn's events.
 
@@ -58,6 +59,8 @@ def escalate(
         store: The escalation store (default: the process-wide one).
         offer_callback: Offer the callback form (never for red flags; not when the patient
             is already asking for a callback).
+        stop_form: Close the callback form if it is active (an escalation typed into it);
+            False when the form itself records the request it is starting for.
 
     Returns:
         The events of the turn (``turn_outcome``, the reference code; an interrupted
@@ -92,7 +95,7 @@ def escalate(
         "escalation %s %s (terms: %s)", escalation.outcome, reference or "NOT STORED", ", ".join(new["terms"]) or "-"
     )
     events: list[dict[str, Any]] = [outcome(escalation.outcome), SlotSet(c.SLOT_ESCALATION_REFERENCE, reference)]
-    if offer_callback and tracker.active_loop.get("name") == c.FORM_CALLBACK:
+    if stop_form and tracker.active_loop.get("name") == c.FORM_CALLBACK:
         # A question typed into the callback form was escalated: the form stops here (a red
         # flag must never wait behind a form) and forgets what was typed into it; the
         # patient can ask for a callback again.
