@@ -74,7 +74,7 @@ def test_question_to_reference_code_to_stored_record_to_notification(live: LiveA
     assert store.get(reference)["times_escalated"] == 2
 
 
-def test_callback_form_from_offer_to_confirmation(live: LiveAssistant, store: EscalationStore, kb: KnowledgeBase) -> None:
+def test_callback_form_from_offer_to_confirmation(live: LiveAssistant, live_stack: Stack, store: EscalationStore, kb: KnowledgeBase) -> None:
     who = sender()
     first = live.say(who, "I'm breastfeeding, is mesotherapy ok for me?")
     reference = meta_of(escalation_reply(first))["reference"]
@@ -103,6 +103,35 @@ def test_callback_form_from_offer_to_confirmation(live: LiveAssistant, store: Es
     assert "Ana" not in record["excerpt"] and "example.com" not in record["excerpt"]
     # The patient asks another question afterwards: answered normally, no form.
     assert live.say(who, "how long is the downtime?").outcome == "answer:downtime"
+    _staff_opens_in_a_browser(live_stack, store, reference, expect=["Ana M. Silva", "ana.silva@example.com", "weekday mornings", "breastfeeding"])
+
+
+def _staff_opens_in_a_browser(live_stack: Stack, store: EscalationStore, reference: str, *, expect: list[str]) -> None:
+    """A real browser logs in to the stack's dashboard and finds the chat's escalation."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.escalations.test_dashboard import CHROMIUM, PASSWORD, SHOTS, USER
+
+    store.set_user(USER, PASSWORD)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    url = live_stack.config.dashboard_url
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{url}/")
+            page.fill("input[name=username]", USER)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{url}/")
+            page.click(f"text={reference}")
+            page.wait_for_url(f"**/escalations/{reference}")
+            content = page.inner_text("main")
+            for text in expect:
+                assert text in content, text
+            page.screenshot(path=str(SHOTS / "04-chat-escalation-with-callback.png"), full_page=True)
+        finally:
+            browser.close()
 
 
 def test_a_red_flag_typed_into_the_form_stops_it_and_gets_the_urgent_message_first(live: LiveAssistant, store: EscalationStore, kb: KnowledgeBase) -> None:
