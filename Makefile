@@ -1,6 +1,7 @@
 # MesoGuide: the single interface for people and CI (.ci/run calls `make test`).
 #   make run    set up if needed, build the guardrail pipeline, train if anything changed,
-#               start the action server + Rasa server, wait until both answer
+#               start the action server + Rasa server + escalation notifier + staff dashboard,
+#               wait until they answer
 #   make test   the same set-up, then the whole suite
 #   make shell  the conversation shell for clinic staff, on the same trained model
 #   make staff-shell  the same with the decision view (TRANSCRIPT=file.md to save the session)
@@ -24,7 +25,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup web guardrail train run shell staff-shell test test-unit validate test-stories check-knowledge bench eval clean
+.PHONY: help setup web postgresql guardrail train run shell staff-shell test test-unit validate test-stories check-knowledge bench eval clean
 
 help:
 	@echo "make run | make test | make shell | make staff-shell | make train | make bench | make eval | make check-knowledge | make clean"
@@ -61,6 +62,14 @@ setup: $(INSTALLED) $(WEB_DEPS)
 CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get install -y --no-install-recommends chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+
+# The escalation store's tests run on SQLite and on a throwaway PostgreSQL cluster that the
+# test set-up starts on a free loopback port (mesoguide/escalations/pgtest.py). Installed once
+# per machine when its initdb is missing.
+POSTGRES_INITDB := /usr/lib/postgresql/*/bin/initdb
+postgresql:
+	@ls $(POSTGRES_INITDB) >/dev/null 2>&1 || apt-get install -y --no-install-recommends postgresql \
+	  || { apt-get update && apt-get install -y --no-install-recommends postgresql; }
 
 # --- guardrail pipeline and model (rebuilt only when their inputs change) ----------------
 $(GUARDRAIL): $(INSTALLED) $(KNOWLEDGE) $(GUARDRAIL_PY)
@@ -102,7 +111,7 @@ validate: $(MODEL)
 test-stories: $(MODEL)
 	$(RASA) test core --stories tests/test_stories.yml --model models --fail-on-prediction-errors --out build/results/stories
 
-test-unit: $(MODEL) $(CHROMIUM) $(WEB_DEPS)
+test-unit: $(MODEL) $(CHROMIUM) $(WEB_DEPS) postgresql
 	$(PY) -m pytest
 
 test: validate test-stories test-unit

@@ -18,6 +18,7 @@ from actions.escalate import escalate
 from actions.guard import escalation_of_latest
 from actions.replies import latest_intent, outcome, topic_buttons
 from mesoguide import constants as c
+from mesoguide.escalations.store import EscalationStore
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase
 from mesoguide.outcomes import answer_outcome, topic_for_intent
@@ -32,10 +33,18 @@ class ActionAnswerTopic(Action):
     Args:
         knowledge: Knowledge base to use (default: the process-wide one).
         matcher: Guardrail matcher to use (default: built from the knowledge base).
+        store: Escalation store for escalations (default: ``MESOGUIDE_DATABASE_URL``).
     """
 
-    def __init__(self, *, knowledge: KnowledgeBase | None = None, matcher: GuardrailMatcher | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        knowledge: KnowledgeBase | None = None,
+        matcher: GuardrailMatcher | None = None,
+        store: EscalationStore | None = None,
+    ) -> None:
         self._kb, self._matcher = resolve(knowledge, matcher)
+        self._store = store
 
     def name(self) -> str:
         return c.ACTION_ANSWER_TOPIC
@@ -45,7 +54,7 @@ class ActionAnswerTopic(Action):
     ) -> list[dict[str, Any]]:
         escalation, matches = escalation_of_latest(tracker, self._matcher)
         if escalation is not None:
-            return escalate(dispatcher, self._kb, escalation, matches)
+            return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store)
 
         area = tracker.get_slot(c.SLOT_TREATMENT_AREA)
         intent = latest_intent(tracker)

@@ -3,6 +3,12 @@
 What the patient sees comes from ``knowledge/messages.yml`` (clinician-reviewed content):
 no yes/no verdict, why a clinician must decide, how to reach the clinic, a callback offer;
 a red flag is urgent, gives the emergency number and offers nothing that could delay the call.
+
+Every escalation is stored (issue 5) before the reply goes out, with a reference code the
+patient sees. Storing can fail (database down, disk full): the patient then still gets the
+escalation text with the clinic's phone number, the failure is logged at CRITICAL, and the
+record is appended to a spool file (:mod:`mesoguide.escalations.spool`), so nothing the
+patient typed is lost silently.
 """
 
 from __future__ import annotations
@@ -12,12 +18,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.dependencies import resolve
+from actions.dependencies import resolve, resolve_store
 from actions.guard import escalation_of_latest
 from actions.replies import latest_intent, outcome
-from mesoguide.constants import ACTION_ESCALATE
+from mesoguide import constants as c
+from mesoguide.escalations.models import NewEscalation
+from mesoguide.escalations.spool import spool, spool_path
+from mesoguide.escalations.store import EscalationStore
+from mesoguide.escalations.transcript import excerpt_from_events
 from mesoguide.guardrail.matcher import GuardrailMatch, GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase
 from mesoguide.outcomes import Escalation
@@ -31,28 +42,84 @@ def escalate(
     kb: KnowledgeBase,
     escalation: Escalation,
     matches: Sequence[GuardrailMatch] = (),
+    *,
+    tracker: Tracker,
+    store: EscalationStore | None = None,
+    offer_callback: bool = True,
+    stop_form: bool = True,
 ) -> list[dict[str, Any]]:
-    """Send the escalation message and return the events that record it.
+    """Store the escalation, send the escalation message, and return the turn's events.
 
     Args:
         dispatcher: Where the reply goes.
         kb: The knowledge base (messages and clinic facts).
         escalation: Why the message is escalated.
-        matches: Guardrail terms found in the message, for the log.
+        matches: Guardrail terms found in the message (stored with the record).
+        tracker: The conversation (id, channel, transcript excerpt).
+        store: The escalation store (default: the process-wide one).
+        offer_callback: Offer the callback form (never for red flags; not when the patient
+            is already asking for a callback).
+        stop_form: Close the callback form if it is active (an escalation typed into it);
+            False when the form itself records the request it is starting for.
 
     Returns:
-        The events of the turn (``turn_outcome``).
+        The events of the turn (``turn_outcome``, the reference code; an interrupted
+        callback form is closed).
     """
+    urgent = escalation is Escalation.RED_FLAG
+    new = NewEscalation(
+        conversation_id=tracker.sender_id,
+        channel=tracker.get_latest_input_channel() or "unknown",
+        reason=escalation.value,
+        urgent=urgent,
+        terms=sorted({f"{m.entity}:{m.value}" for m in matches}),
+        excerpt=excerpt_from_events(
+            tracker.events, form_names=[c.FORM_CALLBACK], known_values=_callback_values(tracker)
+        ),
+    )
+    reference = _store(new, store)
+
     text = kb.render(kb.messages.escalation[escalation.value])
-    if escalation is not Escalation.RED_FLAG:
+    if reference:
+        text += "\n\n" + kb.render(kb.messages.reference_line.replace("{reference}", reference))
+    else:
+        text += "\n\n" + kb.render(kb.messages.reference_unavailable)
+    buttons: list[dict[str, str]] = []
+    if offer_callback and not urgent:
         # Red flags get nothing after the urgent message: no offer that could delay a call.
         text = f"{text}\n\n{kb.render(kb.messages.callback_offer)}"
-    meta = ReplyMeta(outcome=escalation.outcome, urgent=escalation is Escalation.RED_FLAG, reference=None)
-    dispatcher.utter_message(text=text, custom=custom_payload(meta))
+        buttons = [{"title": kb.messages.callback_button, "payload": f"/{c.INTENT_REQUEST_CALLBACK}"}]
+    meta = ReplyMeta(outcome=escalation.outcome, urgent=urgent, reference=reference)
+    dispatcher.utter_message(text=text, buttons=buttons, custom=custom_payload(meta))
     logger.warning(
-        "escalation %s (terms: %s)", escalation.outcome, ", ".join(f"{m.entity}:{m.value}" for m in matches) or "-"
+        "escalation %s %s (terms: %s)", escalation.outcome, reference or "NOT STORED", ", ".join(new["terms"]) or "-"
     )
-    return [outcome(escalation.outcome)]
+    events: list[dict[str, Any]] = [outcome(escalation.outcome), SlotSet(c.SLOT_ESCALATION_REFERENCE, reference)]
+    if stop_form and tracker.active_loop.get("name") == c.FORM_CALLBACK:
+        # A question typed into the callback form was escalated: the form stops here (a red
+        # flag must never wait behind a form) and forgets what was typed into it; the
+        # patient can ask for a callback again.
+        events += [ActiveLoop(None), SlotSet(c.SLOT_REQUESTED, None)]
+        events += [SlotSet(slot, None) for slot in c.CALLBACK_SLOTS]
+    return events
+
+
+def _store(new: NewEscalation, store: EscalationStore | None) -> str | None:
+    """The stored record's reference code, or None when storing failed (logged, spooled)."""
+    try:
+        return resolve_store(store).record(new)["reference"]
+    except Exception:  # noqa: BLE001 - any storage failure: the patient must still be helped
+        logger.critical(
+            "ESCALATION NOT STORED (%s, conversation %s): the patient was told to call the clinic; "
+            "record appended to %s", new["reason"], new["conversation_id"], spool_path(), exc_info=True,
+        )
+        spool({"kind": "escalation", **new})
+        return None
+
+
+def _callback_values(tracker: Tracker) -> list[str]:
+    """Callback details typed so far: removed from the excerpt wherever they appear."""
+    return [str(tracker.get_slot(s)) for s in c.CALLBACK_DETAIL_SLOTS if tracker.get_slot(s)]
 
 
 class ActionEscalate(Action):
@@ -61,13 +128,21 @@ class ActionEscalate(Action):
     Args:
         knowledge: Knowledge base to use (default: the process-wide one).
         matcher: Guardrail matcher to use (default: built from the knowledge base).
+        store: Escalation store to use (default: ``MESOGUIDE_DATABASE_URL``).
     """
 
-    def __init__(self, *, knowledge: KnowledgeBase | None = None, matcher: GuardrailMatcher | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        knowledge: KnowledgeBase | None = None,
+        matcher: GuardrailMatcher | None = None,
+        store: EscalationStore | None = None,
+    ) -> None:
         self._kb, self._matcher = resolve(knowledge, matcher)
+        self._store = store
 
     def name(self) -> str:
-        return ACTION_ESCALATE
+        return c.ACTION_ESCALATE
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -78,4 +153,4 @@ class ActionEscalate(Action):
             # is still the safe destination.
             logger.error("action_escalate ran for intent %r without an escalation reason", latest_intent(tracker))
             escalation = Escalation.HUMAN
-        return escalate(dispatcher, self._kb, escalation, matches)
+        return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store)

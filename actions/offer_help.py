@@ -12,6 +12,7 @@ from actions.escalate import escalate
 from actions.guard import escalation_of_latest
 from actions.replies import outcome, topic_buttons
 from mesoguide import constants as c
+from mesoguide.escalations.store import EscalationStore
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase
 
@@ -25,10 +26,18 @@ class ActionOfferHelp(Action):
     Args:
         knowledge: Knowledge base to use (default: the process-wide one).
         matcher: Guardrail matcher to use (default: built from the knowledge base).
+        store: Escalation store for escalations (default: ``MESOGUIDE_DATABASE_URL``).
     """
 
-    def __init__(self, *, knowledge: KnowledgeBase | None = None, matcher: GuardrailMatcher | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        knowledge: KnowledgeBase | None = None,
+        matcher: GuardrailMatcher | None = None,
+        store: EscalationStore | None = None,
+    ) -> None:
         self._kb, self._matcher = resolve(knowledge, matcher)
+        self._store = store
 
     def name(self) -> str:
         return c.ACTION_OFFER_HELP
@@ -39,7 +48,7 @@ class ActionOfferHelp(Action):
         # A core fallback can land here for any message: escalations still come first.
         escalation, matches = escalation_of_latest(tracker, self._matcher)
         if escalation is not None:
-            return escalate(dispatcher, self._kb, escalation, matches)
+            return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store)
         buttons = topic_buttons(self._kb, HELP_TOPICS)
         buttons.append({"title": "Talk to the clinic", "payload": f"/{c.INTENT_HUMAN}"})
         dispatcher.utter_message(text=self._kb.render(self._kb.messages.fallback), buttons=buttons)

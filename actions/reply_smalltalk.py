@@ -13,6 +13,7 @@ from actions.guard import escalation_of_latest
 from actions.offer_help import ActionOfferHelp
 from actions.replies import latest_intent, outcome
 from mesoguide import constants as c
+from mesoguide.escalations.store import EscalationStore
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase
 
@@ -23,10 +24,18 @@ class ActionReplySmalltalk(Action):
     Args:
         knowledge: Knowledge base to use (default: the process-wide one).
         matcher: Guardrail matcher to use (default: built from the knowledge base).
+        store: Escalation store for escalations (default: ``MESOGUIDE_DATABASE_URL``).
     """
 
-    def __init__(self, *, knowledge: KnowledgeBase | None = None, matcher: GuardrailMatcher | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        knowledge: KnowledgeBase | None = None,
+        matcher: GuardrailMatcher | None = None,
+        store: EscalationStore | None = None,
+    ) -> None:
         self._kb, self._matcher = resolve(knowledge, matcher)
+        self._store = store
 
     def name(self) -> str:
         return c.ACTION_REPLY_SMALLTALK
@@ -37,9 +46,9 @@ class ActionReplySmalltalk(Action):
         # "hi, I'm pregnant" is not smalltalk.
         escalation, matches = escalation_of_latest(tracker, self._matcher)
         if escalation is not None:
-            return escalate(dispatcher, self._kb, escalation, matches)
+            return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store)
         intent = latest_intent(tracker)
         if intent not in self._kb.messages.smalltalk:
-            return await ActionOfferHelp(knowledge=self._kb, matcher=self._matcher).run(dispatcher, tracker, domain)
+            return await ActionOfferHelp(knowledge=self._kb, matcher=self._matcher, store=self._store).run(dispatcher, tracker, domain)
         dispatcher.utter_message(text=self._kb.render(self._kb.messages.smalltalk[intent]))
         return [outcome(c.SMALLTALK_PREFIX + intent)]

@@ -13,6 +13,16 @@ from typing import Final
 SLOT_TURN_OUTCOME: Final = "turn_outcome"  # audit contract, SPEC §1
 SLOT_TREATMENT_AREA: Final = "treatment_area"  # carried over between questions
 SLOT_CURRENT_TOPIC: Final = "current_topic"  # last answered topic, for "and for the face?"
+SLOT_ESCALATION_REFERENCE: Final = "escalation_reference"  # code of the stored escalation (issue 5)
+SLOT_REQUESTED: Final = "requested_slot"  # Rasa's own: the slot a form asks for
+# The callback form's slots, in the order it asks (consent first: nothing is collected before).
+SLOT_CALLBACK_CONSENT: Final = "callback_consent"
+SLOT_CALLBACK_NAME: Final = "callback_name"
+SLOT_CALLBACK_CONTACT: Final = "callback_contact"
+SLOT_CALLBACK_TIME: Final = "callback_time"
+SLOT_CALLBACK_CONFIRM: Final = "callback_confirm"
+CALLBACK_DETAIL_SLOTS: Final = (SLOT_CALLBACK_NAME, SLOT_CALLBACK_CONTACT, SLOT_CALLBACK_TIME)  # personal data
+CALLBACK_SLOTS: Final = (SLOT_CALLBACK_CONSENT, *CALLBACK_DETAIL_SLOTS, SLOT_CALLBACK_CONFIRM)
 
 # --- entities (labels of the spaCy guardrail pipeline's entity ruler) --------------------
 ENTITY_CONTRAINDICATION: Final = "contraindication"
@@ -28,6 +38,7 @@ INTENT_MEDICAL_ADVICE: Final = "ask_medical_advice"
 INTENT_HUMAN: Final = "request_human"
 INTENT_INFORM_AREA: Final = "inform_area"
 INTENT_OUT_OF_SCOPE: Final = "out_of_scope"
+INTENT_REQUEST_CALLBACK: Final = "request_callback"  # the "Request a callback" button (issue 5)
 INTENT_NLU_FALLBACK: Final = "nlu_fallback"
 SMALLTALK_INTENTS: Final = ("greet", "thank", "goodbye", "ask_is_bot")
 # An FAQ intent is this prefix + a topic id of SPEC §2 (``ask_sessions`` -> ``sessions``).
@@ -38,12 +49,18 @@ OUTCOME_FALLBACK: Final = "fallback"
 ANSWER_PREFIX: Final = "answer:"
 ESCALATE_PREFIX: Final = "escalate:"
 SMALLTALK_PREFIX: Final = "smalltalk:"
+CALLBACK_PREFIX: Final = "callback:"  # turns of the callback form (issue 5), e.g. callback:ask_name
 
 # --- actions -----------------------------------------------------------------------------
 ACTION_ANSWER_TOPIC: Final = "action_answer_topic"
 ACTION_ESCALATE: Final = "action_escalate"
 ACTION_OFFER_HELP: Final = "action_offer_help"
 ACTION_REPLY_SMALLTALK: Final = "action_reply_smalltalk"
+ACTION_SUBMIT_CALLBACK: Final = "action_submit_callback"
+ACTION_VALIDATE_CALLBACK: Final = "validate_callback_form"
+FORM_CALLBACK: Final = "callback_form"
+# The form asks each slot with action_ask_<slot> (texts from knowledge/messages.yml).
+ACTION_ASK_PREFIX: Final = "action_ask_"
 
 # The topic ids SPEC §2 fixes. More topics are welcome; these must exist and keep their ids.
 REQUIRED_TOPIC_IDS: Final = (

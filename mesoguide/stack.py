@@ -1,8 +1,10 @@
-"""Start, watch and stop the action server and the Rasa server together.
+"""Start, watch and stop the action server and the Rasa server together, and what a clinic
+needs next to them: the escalation notifier and the staff dashboard (issue 5).
 
 One mechanism for ``make run``, ``make shell`` and the end-to-end tests, so what the tests
-start is what a clinic runs. Both servers bind to loopback; the Rasa HTTP API (tracker
-read-out) is on and protected by a token.
+start is what a clinic runs. Every server binds to loopback; the Rasa HTTP API (tracker
+read-out) is on and protected by a token. The escalation database is migrated once before
+anything starts, so the processes never race to create the schema.
 
 CLI::
 
@@ -47,7 +49,9 @@ class StackConfig:
         auth_token: Token for the Rasa HTTP API (``?token=``).
         log_dir: Where each server's output goes.
         host: Interface both servers bind to.
-        env: Extra environment variables for both servers.
+        env: Extra environment variables for every process (e.g. ``MESOGUIDE_DATABASE_URL``,
+            the notification settings).
+        dashboard_port: Port of the staff dashboard.
     """
 
     model: Path
@@ -59,6 +63,12 @@ class StackConfig:
     log_dir: Path = REPO_ROOT / "build" / "logs"
     host: str = "127.0.0.1"
     env: dict[str, str] = field(default_factory=dict)
+    dashboard_port: int = 5070
+
+    @property
+    def dashboard_url(self) -> str:
+        """Base URL of the staff dashboard."""
+        return f"http://{self.host}:{self.dashboard_port}"
 
     @property
     def rasa_url(self) -> str:
@@ -86,12 +96,14 @@ def free_port() -> int:
 def isolated_config(
     directory: Path, *, model: Path = REPO_ROOT / "models", env: dict[str, str] | None = None
 ) -> StackConfig:
-    """A stack on free ports with its own tracker database and logs under ``directory``.
+    """A stack on free ports with its own tracker and escalation databases and logs under
+    ``directory``.
 
     For tests and benchmarks: nothing is shared with a `make run` on the same machine.
-    ``env`` adds environment variables for both servers (e.g. channel settings).
+    ``env`` adds or overrides environment variables for every server (channel settings,
+    notification settings, ...).
     """
-    action_port, rasa_port = free_port(), free_port()
+    action_port, rasa_port, dashboard_port = free_port(), free_port(), free_port()
     endpoints = directory / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
@@ -105,7 +117,13 @@ def isolated_config(
         rasa_port=rasa_port,
         action_port=action_port,
         log_dir=directory / "logs",
-        env=dict(env or {}),
+        dashboard_port=dashboard_port,
+        env={
+            "MESOGUIDE_DATABASE_URL": f"sqlite:///{directory / 'escalations.db'}",
+            "MESOGUIDE_ESCALATION_SPOOL": str(directory / "escalations-unsaved.jsonl"),
+            "MESOGUIDE_DASHBOARD_URL": f"http://127.0.0.1:{dashboard_port}",
+            **(env or {}),
+        },
     )
 
 
@@ -131,15 +149,17 @@ class Stack:
 
     Args:
         config: Where and how to run them.
+        clinic: As a context manager, also start the notifier and the staff dashboard.
     """
 
-    def __init__(self, config: StackConfig) -> None:
+    def __init__(self, config: StackConfig, *, clinic: bool = False) -> None:
         self.config = config
+        self.clinic = clinic
         self._procs: dict[str, subprocess.Popen] = {}
         self.channels: list[str] = []
 
     def __enter__(self) -> Stack:
-        self.start()
+        self.start(clinic=self.clinic)
         try:
             self.wait_ready()
         except BaseException:
@@ -150,8 +170,9 @@ class Stack:
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
-    def start(self, *, rasa: bool = True) -> None:
-        """Start the action server and (unless ``rasa=False``) the Rasa server.
+    def start(self, *, rasa: bool = True, clinic: bool = False) -> None:
+        """Start the action server, (unless ``rasa=False``) the Rasa server, and (with
+        ``clinic=True``) the notifier and the staff dashboard.
 
         Raises:
             ChannelConfigError: A messaging channel is half-configured (nothing is started).
@@ -159,6 +180,13 @@ class Stack:
         cfg = self.config
         if rasa:
             self.channels = write_credentials(cfg.credentials, {**os.environ, **cfg.env})
+        migrate_escalations(cfg.env)
+        if clinic:
+            self._spawn("notifier", [sys.executable, "-m", "mesoguide.escalations", "notify"])
+            self._spawn(
+                "dashboard",
+                [sys.executable, "-m", "mesoguide.dashboard", "--host", cfg.host, "--port", str(cfg.dashboard_port)],
+            )
         self._spawn(
             "actions",
             [_rasa_bin(), "run", "actions", "--actions", "actions", "--port", str(cfg.action_port)],
@@ -178,6 +206,11 @@ class Stack:
                     "--cors", "*",
                 ],
             )
+
+    def log_text(self, name: str) -> str:
+        """What a process wrote so far ('' if nothing)."""
+        path = self.log_path(name)
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
@@ -201,10 +234,14 @@ class Stack:
         """
         started = time.monotonic()
         checks = {"actions": f"{self.config.action_url}/health"}
+        if "dashboard" in self._procs:
+            checks["dashboard"] = f"{self.config.dashboard_url}/health"
         if "rasa" in self._procs:
             checks["rasa"] = f"{self.config.rasa_url}/status?token={self.config.auth_token}"
         pending = dict(checks)
         while pending:
+            if "notifier" in self._procs and self._procs["notifier"].poll() is not None:
+                raise RuntimeError(f"notifier exited with code {self._procs['notifier'].returncode}; see {self.log_path('notifier')}")
             for name, url in list(pending.items()):
                 proc = self._procs[name]
                 if proc.poll() is not None:
@@ -238,6 +275,20 @@ class Stack:
     def exited(self) -> str | None:
         """The name of a server that has exited, if any."""
         return next((n for n, p in self._procs.items() if p.poll() is not None), None)
+
+
+def migrate_escalations(env: dict[str, str]) -> None:
+    """Create/upgrade the escalation database the processes will share, once, up front."""
+    from mesoguide.escalations import EscalationConfig
+    from mesoguide.escalations.migrations import migrate
+    from mesoguide.escalations.store import make_engine
+
+    config = EscalationConfig.from_env({**os.environ, **env})
+    engine = make_engine(config.database_url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
 
 
 def _answers(url: str) -> bool:
@@ -288,12 +339,13 @@ def _serve() -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _stop)
-    print("starting the action server and the Rasa server ...", flush=True)
+    print("starting the action server, the Rasa server, the notifier and the staff dashboard ...", flush=True)
     try:
-        stack.start()
+        stack.start(clinic=True)
     except ChannelConfigError as exc:
         print(f"channel configuration: {exc}", file=sys.stderr)
         return 1
+    first_login = _first_staff_user()
     try:
         seconds = stack.wait_ready()
     except RuntimeError as exc:
@@ -309,8 +361,11 @@ def _serve() -> int:
         f"  audit trail:  curl -s '{cfg.rasa_url}/conversations/me/tracker?token={cfg.auth_token}'\n"
         f"  staff shell:  make shell, or with the decision view: "
         f"make staff-shell URL={cfg.rasa_url} TOKEN={cfg.auth_token}\n"
+        f"  dashboard:    {cfg.dashboard_url}/  (staff escalation queue){first_login}\n"
+        f"  notifier:     webhook/e-mail outbox worker, channels: {_channels()}\n"
+        f"  escalations:  python -m mesoguide.escalations list\n"
         f"  logs:         {cfg.log_dir}\n"
-        "Press Ctrl-C to stop both servers.",
+        "Press Ctrl-C to stop every server.",
         flush=True,
     )
     while not stopping:
@@ -324,6 +379,28 @@ def _serve() -> int:
     stack.stop()
     print("stopped.")
     return 0
+
+
+def _first_staff_user() -> str:
+    """On a fresh database, create user ``staff`` with a random password and say so once."""
+    from mesoguide.escalations import EscalationConfig, store_from_config
+
+    store = store_from_config(EscalationConfig.from_env())
+    try:
+        if store.has_users():
+            return ""
+        password = secrets.token_urlsafe(12)
+        store.set_user("staff", password)
+        return (f"\n                first log-in: user 'staff', password '{password}' (shown once; change it with "
+                "python -m mesoguide.escalations add-user staff)")
+    finally:
+        store.dispose()
+
+
+def _channels() -> str:
+    from mesoguide.escalations import EscalationConfig
+
+    return ", ".join(EscalationConfig.from_env().notify_channels) or "none configured (see README: MESOGUIDE_NOTIFY_*)"
 
 
 def _shell(extra: list[str]) -> int:

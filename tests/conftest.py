@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
@@ -12,6 +14,9 @@ from rasa_sdk import Tracker
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase, load_knowledge
 from mesoguide.paths import REPO_ROOT
+
+if TYPE_CHECKING:
+    from mesoguide.escalations.store import EscalationStore
 
 CORPORA_DIR = REPO_ROOT / "tests" / "corpora"  # development set (used to build the vocabularies)
 HELDOUT_DIR = REPO_ROOT / "tests" / "heldout"  # issue 3's held-out set (README: how it was used)
@@ -81,3 +86,83 @@ def nlu_examples() -> dict[str, list[str]]:
                 lines = [ln[2:].strip() for ln in block["examples"].splitlines() if ln.startswith("- ")]
                 examples.setdefault(block["intent"], []).extend(lines)
     return examples
+
+
+# --- escalation store (issue 5): the same tests on SQLite and on a throwaway PostgreSQL -------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL cluster started for this test run (make test installs PostgreSQL).
+
+    In its own temp directory, not pytest's: that one is private to root and the server runs
+    as the ``postgres`` user.
+    """
+    import shutil
+    import tempfile
+
+    from mesoguide.escalations.pgtest import PostgresCluster
+
+    directory = Path(tempfile.mkdtemp(prefix="mesoguide-pg-"))
+    cluster = PostgresCluster(directory)
+    try:
+        cluster.start()
+        yield cluster.url
+    finally:
+        cluster.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty escalation database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'escalations.db'}"
+        return
+    import sqlalchemy as sa
+
+    base = request.getfixturevalue("postgres_url")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    yield base.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator["EscalationStore"]:
+    from mesoguide.escalations.store import EscalationStore
+
+    made = EscalationStore(url=store_url, notify_channels=("webhook",))
+    yield made
+    made.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator["EscalationStore"]:
+    """A temp SQLite store, for tests that need one store but not both databases."""
+    from mesoguide.escalations.store import EscalationStore
+
+    made = EscalationStore(url=f"sqlite:///{tmp_path / 'escalations.db'}", notify_channels=("webhook",))
+    yield made
+    made.dispose()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_escalations_in_the_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Actions built without an injected store must not write build/escalations.db."""
+    import os
+
+    directory = tmp_path_factory.mktemp("default-store")
+    saved = {k: os.environ.get(k) for k in ("MESOGUIDE_DATABASE_URL", "MESOGUIDE_ESCALATION_SPOOL")}
+    os.environ["MESOGUIDE_DATABASE_URL"] = f"sqlite:///{directory / 'escalations.db'}"
+    os.environ["MESOGUIDE_ESCALATION_SPOOL"] = str(directory / "unsaved.jsonl")
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -51,6 +51,13 @@ VOCABULARY_FILES: Mapping[str, VocabularyCategory] = {
     "red_flags.yml": "red_flag",
     "medical_advice.yml": "medical_advice",
 }
+# The callback form's texts (issue 5) and the placeholders each must contain besides clinic ones.
+CALLBACK_FIELDS = {
+    "button": (), "ask_consent": (), "ask_name": (), "ask_contact": (), "ask_time": (),
+    "ask_confirm": ("{name}", "{contact}", "{time}"), "invalid_consent": (), "invalid_name": (),
+    "invalid_contact": (), "invalid_time": (), "invalid_confirm": (), "confirmed": ("{reference}",),
+    "cancelled": (),
+}
 ESCALATION_KEYS = ("red_flag", "contraindication", "medical_advice", "human")
 
 
@@ -315,9 +322,34 @@ def _load_messages(path: Path) -> Messages:
         escalation={k: _text(escalation, k, path, "escalation", check=check) for k in ESCALATION_KEYS},
         callback_offer=_text(data, "callback_offer", path, None, check=check),
         fallback=_text(data, "fallback", path, None, check=check),
+        reference_line=_text(data, "reference_line", path, None, check=_check_reference_line),
+        reference_unavailable=_text(data, "reference_unavailable", path, None, check=check),
+        callback=_load_callback(_mapping(data.get("callback"), path, field="callback"), path),
         area_prompt=_text(data, "area_prompt", path, None, check=_check_area_prompt),
         smalltalk={k: _text(smalltalk, k, path, "smalltalk", check=check) for k in SMALLTALK_INTENTS},
     )
+
+
+def _load_callback(data: Mapping[str, Any], path: Path) -> dict[str, str]:
+    texts = {}
+    for key, required in CALLBACK_FIELDS.items():
+
+        def check(text: str, required: tuple[str, ...] = required) -> str | None:
+            missing = [p for p in required if p not in text]
+            if missing:
+                return f"must contain {' and '.join(missing)}"
+            for placeholder in required:
+                text = text.replace(placeholder, "")
+            return _check_placeholders(text)
+
+        texts[key] = _text(data, key, path, "callback", check=check)
+    return texts
+
+
+def _check_reference_line(text: str) -> str | None:
+    if "{reference}" not in text:
+        return "must contain {reference} (the escalation's reference code)"
+    return _check_placeholders(text.replace("{reference}", ""))
 
 
 def _check_area_prompt(text: str) -> str | None:

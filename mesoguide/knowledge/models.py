@@ -117,6 +117,14 @@ class Messages:
     escalation: Mapping[str, str]
     callback_offer: str
     fallback: str
+    reference_line: str  # contains {reference}
+    reference_unavailable: str
+    callback: Mapping[str, str]  # the callback form's texts, keys CALLBACK_KEYS of the loader
+
+    @property
+    def callback_button(self) -> str:
+        """Title of the quick reply that starts the callback form."""
+        return self.callback["button"]
     area_prompt: str
     smalltalk: Mapping[str, str]
 

@@ -8,8 +8,9 @@ import pytest
 
 from mesoguide.client import LiveAssistant
 from mesoguide.paths import REPO_ROOT
-from mesoguide.stack import Stack, StackConfig, isolated_config
+from mesoguide.stack import Stack, StackConfig, free_port, isolated_config
 from tests.e2e.fake_providers import FakeProviders
+from tests.support.receivers import SmtpReceiver, WebhookReceiver
 
 MODELS = REPO_ROOT / "models"
 
@@ -22,13 +23,38 @@ def providers() -> Iterator[FakeProviders]:
 
 
 @pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory, providers: FakeProviders) -> Iterator[LiveAssistant]:
-    """One real stack for every e2e test, with every channel on (REST, widget, Telegram, Twilio)."""
+def receivers() -> Iterator[tuple[WebhookReceiver, SmtpReceiver]]:
+    """The clinic's notification endpoints, real and local: a webhook receiver and an SMTP server."""
+    webhook, smtp = WebhookReceiver(free_port()).start(), SmtpReceiver(free_port()).start()
+    yield webhook, smtp
+    webhook.stop()
+    smtp.stop()
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory: pytest.TempPathFactory, providers: FakeProviders, receivers) -> Iterator[Stack]:
+    """Everything a clinic runs: action server, Rasa server with every channel on (REST,
+    widget, Telegram, Twilio, talking to the fake providers), notifier and dashboard, with
+    notifications going to the local receivers. One stack for every e2e test."""
     if not list(MODELS.glob("*.tar.gz")):
         pytest.fail("no trained model in models/: run `make train` (make test does)")
-    config = isolated_config(tmp_path_factory.mktemp("stack"), model=MODELS, env=providers.channel_env())
-    with Stack(config):
-        yield LiveAssistant(config)
+    webhook, smtp = receivers
+    env = {
+        **providers.channel_env(),
+        "MESOGUIDE_NOTIFY_WEBHOOK_URL": webhook.url,
+        "MESOGUIDE_SMTP_HOST": "127.0.0.1",
+        "MESOGUIDE_SMTP_PORT": str(smtp.port),
+        "MESOGUIDE_NOTIFY_EMAIL_TO": "clinic@example.com",
+        "MESOGUIDE_NOTIFY_RETRY_BASE_S": "0.5",
+    }
+    config = isolated_config(tmp_path_factory.mktemp("stack"), model=MODELS, env=env)
+    with Stack(config, clinic=True) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def live(live_stack: Stack) -> LiveAssistant:
+    return LiveAssistant(live_stack.config)
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,14 @@ import pytest
 from rasa_sdk import Action
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import callback
 from actions.answer_topic import ActionAnswerTopic
 from actions.escalate import ActionEscalate
 from actions.offer_help import ActionOfferHelp
 from actions.reply_smalltalk import ActionReplySmalltalk
 from actions.session_start import ActionSessionStart
 from mesoguide import constants as c
+from mesoguide.escalations.codes import normalize_reference
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase
 from mesoguide.reply_meta import meta_of
@@ -41,6 +43,10 @@ def actions(kb: KnowledgeBase, matcher: GuardrailMatcher) -> dict[str, Action]:
         ActionOfferHelp(knowledge=kb, matcher=matcher),
         ActionReplySmalltalk(knowledge=kb, matcher=matcher),
         ActionSessionStart(knowledge=kb),
+        # issue 5: the callback form's questions, validation and submit
+        *(cls(knowledge=kb, matcher=matcher) for cls in callback.ASK_ACTIONS),
+        callback.ValidateCallbackForm(knowledge=kb, matcher=matcher),
+        callback.ActionSubmitCallback(knowledge=kb, matcher=matcher),
     ]
     return {a.name(): a for a in made}
 
@@ -125,7 +131,11 @@ def test_each_escalation_path(actions, domain, kb, intent, text, outcome) -> Non
     else:
         assert "call you back" in reply, "a callback is offered"
     # Surfaces (web widget) show escalations distinctly from this payload; urgent = red flag.
-    assert meta_of(messages[0]) == {"outcome": outcome, "urgent": reason == "red_flag", "reference": None}
+    # Issue 5: the reference is the stored record's code, and the text tells it too.
+    meta = meta_of(messages[0])
+    assert meta == {"outcome": outcome, "urgent": reason == "red_flag", "reference": meta["reference"]}
+    assert normalize_reference(meta["reference"]) == meta["reference"]
+    assert f"Your reference code is {meta['reference']}." in reply
 
 
 def test_escalation_takes_the_highest_precedence(actions, domain) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+
 import re
 from collections.abc import Iterator
 
@@ -40,6 +43,14 @@ def _all_texts(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
     yield "messages.callback_offer", m.callback_offer
     yield "messages.fallback", m.fallback
     yield "messages.area_prompt", m.area_prompt
+    # Every other text of messages.yml (issue 5's reference and callback texts, ...).
+    for f in dataclasses.fields(m):
+        value = getattr(m, f.name)
+        if isinstance(value, str) and f.name not in {"disclaimer", "callback_offer", "fallback", "area_prompt"}:
+            yield f"messages.{f.name}", value
+        elif isinstance(value, Mapping) and f.name not in {"escalation", "smalltalk"}:
+            for key, text in value.items():
+                yield f"messages.{f.name}.{key}", text
     for key, text in {**m.escalation, **m.smalltalk}.items():
         yield f"messages.{key}", text
 

@@ -176,3 +176,41 @@ def test_vocabulary_term_slots_are_checked(tmp_path: Path, term: str) -> None:
     _edit(path, lambda d: d["entries"].append({"id": "slotty", "group": "age", "terms": [term]}))
     err = _load_error(k)
     assert (err.entry, err.field) == ("slotty", "terms") and "<age>" in str(err)
+
+
+# --- issue 5: the reference line and the callback form's texts ---------------------------
+
+
+def test_reference_line_needs_the_reference_placeholder(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "messages.yml", lambda d: d.update(reference_line="Your case is saved."))
+    err = _load_error(k)
+    assert err.field == "reference_line" and "{reference}" in str(err)
+
+
+def test_reference_unavailable_must_exist(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "messages.yml", lambda d: d.pop("reference_unavailable"))
+    assert _load_error(k).field == "reference_unavailable"
+
+
+def test_callback_summary_needs_every_detail(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "messages.yml", lambda d: d["callback"].update(ask_confirm="Is {name} right?"))
+    err = _load_error(k)
+    assert (err.entry, err.field) == ("callback", "ask_confirm") and "{contact}" in str(err)
+
+
+def test_callback_confirmation_needs_the_reference(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "messages.yml", lambda d: d["callback"].update(confirmed="Thanks, {clinic_name} will call."))
+    assert (_load_error(k).entry, _load_error(k).field) == ("callback", "confirmed")
+
+
+def test_callback_texts_must_all_exist_and_use_known_placeholders(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "messages.yml", lambda d: d["callback"].pop("invalid_contact"))
+    assert _load_error(k).field == "invalid_contact"
+    k2 = copy_knowledge(tmp_path / "second")
+    _edit(k2 / "messages.yml", lambda d: d["callback"].update(ask_name="Name for {doctor}?"))
+    assert "doctor" in str(_load_error(k2))

@@ -1,0 +1,178 @@
+"""The staff dashboard app (Sanic 21.12, already a Rasa dependency).
+
+Security, in one place:
+- every page but /login (and /health, JSON for the process supervisor) needs a login;
+- passwords are checked against salted scrypt hashes (:mod:`mesoguide.escalations.passwords`);
+- the session cookie is random, HttpOnly, SameSite=Strict, expires
+  (``MESOGUIDE_DASHBOARD_SESSION_MINUTES``) and is only stored hashed; ``Secure`` with
+  ``MESOGUIDE_DASHBOARD_SECURE_COOKIES=1`` (behind HTTPS);
+- every POST carries a CSRF token: the session's token once logged in, a double-submit cookie
+  for the login form;
+- every value shown is HTML-escaped (:mod:`.pages`), and the Content-Security-Policy forbids
+  scripts and framing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+from typing import Any
+
+from sanic import Sanic
+from sanic.request import Request
+from sanic.response import HTTPResponse, html, json, redirect
+
+from mesoguide.dashboard import pages
+from mesoguide.escalations.codes import normalize_reference
+from mesoguide.escalations.config import EscalationConfig
+from mesoguide.escalations.models import REASONS, STATUSES
+from mesoguide.escalations.store import EscalationNotFound, EscalationStore
+
+SESSION_COOKIE = "mg_session"
+LOGIN_CSRF_COOKIE = "mg_login_csrf"
+PUBLIC_PATHS = {"/login", "/health"}
+FAILED_LOGIN_DELAY_S = 1.0
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = "mesoguide_dashboard") -> Sanic:
+    """The dashboard app over ``store``.
+
+    Args:
+        store: Where escalations, staff users and sessions are.
+        config: Session lifetime and cookie settings.
+        name: Sanic app name (unique per process).
+    """
+    app = Sanic(name)
+    app.config.REQUEST_MAX_SIZE = 64 * 1024  # forms only: nothing big is ever posted here
+
+    def set_cookie(response: HTTPResponse, key: str, value: str, max_age: int) -> None:
+        response.cookies[key] = value
+        cookie = response.cookies[key]
+        cookie["httponly"] = True
+        cookie["samesite"] = "Strict"
+        cookie["path"] = "/"
+        cookie["max-age"] = max_age
+        if config.secure_cookies:
+            cookie["secure"] = True
+
+    @app.middleware("request")
+    async def authenticate(request: Request) -> HTTPResponse | None:
+        session = store.session(request.cookies.get(SESSION_COOKIE))
+        request.ctx.user, request.ctx.csrf = session if session else (None, None)
+        if request.path in PUBLIC_PATHS or request.ctx.user:
+            if request.method == "POST" and request.ctx.user and not _csrf_ok(request.form.get("csrf_token"), request.ctx.csrf):
+                return html(pages.message_page("Form expired", "Reload the page and try again."), status=403)
+            return None
+        if request.method == "GET":
+            return redirect("/login")
+        return html(pages.message_page("Not logged in", "Log in first."), status=401)
+
+    @app.middleware("response")
+    async def security_headers(request: Request, response: HTTPResponse) -> None:
+        for key, value in HEADERS.items():
+            response.headers[key] = value
+
+    @app.get("/health")
+    async def health(request: Request) -> HTTPResponse:
+        return json({"status": "ok"})
+
+    @app.get("/login")
+    async def login_form(request: Request) -> HTTPResponse:
+        if request.ctx.user:
+            return redirect("/")
+        token = secrets.token_urlsafe(32)
+        response = html(pages.login_page(token))
+        set_cookie(response, LOGIN_CSRF_COOKIE, token, 3600)
+        return response
+
+    @app.post("/login")
+    async def login(request: Request) -> HTTPResponse:
+        if not _csrf_ok(request.form.get("csrf_token"), request.cookies.get(LOGIN_CSRF_COOKIE)):
+            return html(pages.message_page("Form expired", "Reload the log-in page and try again."), status=403)
+        username = (request.form.get("username") or "").strip()[:64]
+        password = (request.form.get("password") or "")[:200]
+        if not username or not store.check_login(username, password):
+            await asyncio.sleep(FAILED_LOGIN_DELAY_S)  # slows password guessing
+            token = secrets.token_urlsafe(32)
+            response = html(pages.login_page(token, error="Wrong user name or password."), status=401)
+            set_cookie(response, LOGIN_CSRF_COOKIE, token, 3600)
+            return response
+        token, _ = store.open_session(username, minutes=config.session_minutes)
+        response = redirect("/")
+        set_cookie(response, SESSION_COOKIE, token, config.session_minutes * 60)
+        del response.cookies[LOGIN_CSRF_COOKIE]
+        return response
+
+    @app.post("/logout")
+    async def logout(request: Request) -> HTTPResponse:
+        store.close_session(request.cookies.get(SESSION_COOKIE))
+        response = redirect("/login")
+        del response.cookies[SESSION_COOKIE]
+        return response
+
+    @app.get("/")
+    async def index(request: Request) -> HTTPResponse:
+        status = _choice(request.args.get("status"), STATUSES)
+        reason = _choice(request.args.get("reason"), REASONS)
+        urgent = request.args.get("urgent") == "1"
+        records = store.list(status=status, reason=reason, urgent=True if urgent else None)
+        filters = {"status": status, "reason": reason, "urgent": "1" if urgent else None}
+        return html(pages.list_page(records, filters, user=request.ctx.user, csrf=request.ctx.csrf))
+
+    @app.get("/escalations/<reference>")
+    async def detail(request: Request, reference: str) -> HTTPResponse:
+        return _detail(request, reference)
+
+    @app.post("/escalations/<reference>/status")
+    async def change_status(request: Request, reference: str) -> HTTPResponse:
+        status = request.form.get("status")
+        if status not in STATUSES:
+            return _detail(request, reference, error=f"Choose one of: {', '.join(STATUSES)}.", status=400)
+        try:
+            store.set_status(reference, status, author=request.ctx.user)
+        except EscalationNotFound:
+            return _not_found(request)
+        return redirect(f"/escalations/{_code(reference)}")
+
+    @app.post("/escalations/<reference>/notes")
+    async def add_note(request: Request, reference: str) -> HTTPResponse:
+        try:
+            store.add_note(reference, request.form.get("text") or "", author=request.ctx.user)
+        except EscalationNotFound:
+            return _not_found(request)
+        except ValueError as exc:
+            return _detail(request, reference, error=str(exc), status=400)
+        return redirect(f"/escalations/{_code(reference)}")
+
+    def _detail(request: Request, reference: str, *, error: str | None = None, status: int = 200) -> HTTPResponse:
+        try:
+            record = store.get(reference)
+        except EscalationNotFound:
+            return _not_found(request)
+        return html(pages.detail_page(record, user=request.ctx.user, csrf=request.ctx.csrf, error=error), status=status)
+
+    def _not_found(request: Request) -> HTTPResponse:
+        page = pages.message_page("Not found", "No escalation has this reference code.", user=request.ctx.user, csrf=request.ctx.csrf)
+        return html(page, status=404)
+
+    return app
+
+
+def _csrf_ok(sent: Any, expected: str | None) -> bool:
+    return bool(sent) and bool(expected) and hmac.compare_digest(str(sent), str(expected))
+
+
+def _choice(value: str | None, allowed: tuple[str, ...]) -> str | None:
+    return value if value in allowed else None
+
+
+def _code(reference: str) -> str:
+    return normalize_reference(reference) or "unknown"

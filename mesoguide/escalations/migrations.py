@@ -1,0 +1,60 @@
+"""Schema creation and migration, tracked in a version table.
+
+Each migration is a function applied once, in order, inside one transaction with the version
+bump, so a half-applied migration cannot be recorded as done. Add a function to MIGRATIONS
+to change the schema; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from mesoguide.escalations import models as m
+
+logger = logging.getLogger(__name__)
+
+
+def _v1_initial(conn: Connection) -> None:
+    tables = [m.escalations, m.notes, m.outbox, m.staff_users, m.staff_sessions]
+    m.metadata.create_all(conn, tables=tables)
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_initial,)
+LATEST = len(MIGRATIONS)
+
+
+def current_version(conn: Connection) -> int:
+    """The schema version recorded in the database (0 for an empty one)."""
+    if not sa.inspect(conn).has_table(m.schema_version.name):
+        return 0
+    value = conn.execute(sa.select(m.schema_version.c.version)).scalar()
+    return int(value or 0)
+
+
+def migrate(engine: Engine) -> int:
+    """Brings the schema to the latest version; returns the version it is at.
+
+    Raises:
+        RuntimeError: The database is newer than this code (downgrade the database or
+            upgrade MesoGuide).
+    """
+    with engine.begin() as conn:
+        m.metadata.create_all(conn, tables=[m.schema_version])
+        version = current_version(conn)
+        if version > LATEST:
+            raise RuntimeError(
+                f"escalation database schema is version {version}, this MesoGuide knows up to {LATEST}: "
+                "upgrade MesoGuide or point MESOGUIDE_DATABASE_URL at another database"
+            )
+        for number in range(version + 1, LATEST + 1):
+            logger.info("escalation store: applying schema migration %d", number)
+            MIGRATIONS[number - 1](conn)
+        if version == 0:
+            conn.execute(m.schema_version.insert().values(version=LATEST))
+        elif version < LATEST:
+            conn.execute(m.schema_version.update().values(version=LATEST))
+    return LATEST

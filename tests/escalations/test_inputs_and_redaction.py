@@ -1,0 +1,96 @@
+"""Callback form inputs, redaction and the transcript excerpt (pure functions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mesoguide.escalations import callback_input as ci
+from mesoguide.escalations.redaction import EMAIL_MARK, PHONE_MARK, VALUE_MARK, redact
+from mesoguide.escalations.transcript import MAX_MESSAGES, excerpt_from_events
+
+
+@pytest.mark.parametrize("text", ["cancel", "Stop", "never mind", "nevermind!", "please cancel this", "forget it"])
+def test_cancel_words(text: str) -> None:
+    assert ci.is_cancel(text)
+
+
+def test_cancel_word_in_a_long_text_is_not_a_cancel() -> None:
+    assert not ci.is_cancel("any time except at the bus stop near the station on a rainy day please")
+
+
+@pytest.mark.parametrize(("text", "expected"), [("yes", True), ("Yes please", True), ("ok", True), ("I agree", True), ("no", False), ("nope", False), ("maybe", None), ("", None)])
+def test_yes_no(text: str, expected: bool | None) -> None:
+    assert ci.yes_no(text) is expected
+
+
+@pytest.mark.parametrize("name", ["Ana", "Ana Silva", "Mary-Jane O'Neil", "José Núñez", "Dr. Li"])
+def test_good_names(name: str) -> None:
+    assert ci.clean_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "A", "x" * 10_240, "<script>alert(1)</script>", "Ana 123", "ana@example.com", "{clinic_name}", "Ana\x00"])
+def test_bad_names_are_rejected(name: str) -> None:
+    assert ci.clean_name(name) is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("+44 7700 900123", ("+44 7700 900123", None)),
+    ("(020) 7946-0958", ("(020) 7946-0958", None)),
+    ("ana.silva@example.co.uk", (None, "ana.silva@example.co.uk")),
+])
+def test_good_contacts(text: str, expected: tuple) -> None:
+    assert ci.clean_contact(text) == expected
+
+
+@pytest.mark.parametrize("text", ["12345", "call me", "+44 77OO 900123", "1" * 20, "ana@", "ana@example", "<b>ana@example.com</b>", "x" * 10_240])
+def test_bad_contacts_are_rejected(text: str) -> None:
+    assert ci.clean_contact(text) is None
+
+
+def test_times() -> None:
+    assert ci.clean_time("  Tuesday   after 2 pm ") == "Tuesday after 2 pm"
+    assert ci.clean_time("<script>alert(1)</script>") is None
+    assert ci.clean_time("x" * 101) is None
+    assert ci.clean_time("a") is None
+
+
+def test_detail_to_change() -> None:
+    assert ci.detail_to_change("change my name") == "name"
+    assert ci.detail_to_change("the phone number is wrong") == "contact"
+    assert ci.detail_to_change("e-mail") == "contact"
+    assert ci.detail_to_change("time") == "time"
+    assert ci.detail_to_change("hmm") is None
+
+
+def test_redaction_removes_contact_details_and_known_values() -> None:
+    text = "I'm Ana Silva, call +44 7700 900123 or mail ana.silva@example.com; 3 sessions 2-4 weeks apart"
+    out = redact(text, ["Ana Silva", "Al"])
+    assert "7700" not in out and "example.com" not in out and "Ana" not in out
+    assert PHONE_MARK in out and EMAIL_MARK in out and VALUE_MARK in out
+    assert "3 sessions 2-4 weeks apart" in out, "small numbers are not phone numbers"
+
+
+def _user(text: str) -> dict:
+    return {"event": "user", "text": text}
+
+
+def test_excerpt_is_redacted_leaves_out_the_form_and_keeps_the_latest_messages() -> None:
+    events = [
+        {"event": "session_started"},
+        _user("old session message"),
+        {"event": "session_started"},
+        *[_user(f"question {i}") for i in range(12)],
+        _user("I'm pregnant, my number is 07700 900123"),
+        _user("/request_callback"),
+        {"event": "active_loop", "name": "callback_form"},
+        _user("Ana Silva"),
+        _user("ana@example.com"),
+        {"event": "active_loop", "name": None},
+        _user("x" * 2000),
+    ]
+    excerpt = excerpt_from_events(events, form_names=["callback_form"], known_values=["Ana Silva"])
+    lines = excerpt.splitlines()
+    assert len(lines) == MAX_MESSAGES
+    assert "old session" not in excerpt and "Ana" not in excerpt and "example.com" not in excerpt
+    assert "07700" not in excerpt and PHONE_MARK in excerpt
+    assert lines[-1].endswith("[...]") and len(lines[-1]) < 600
