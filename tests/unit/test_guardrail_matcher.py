@@ -81,6 +81,8 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("what rules someone out?", ("contraindication", "general_contraindication_question")),
         ("brown patches that get darker in summer. Is it melasma?", ("medical_advice", "own_diagnosis_is_it")),
         ("does that sound like androgenetic alopecia?", ("medical_advice", "own_diagnosis_is_it")),
+        ("would a higher dose work faster on my cellulite?", ("medical_advice", "personal_dose_near")),
+        ("are the lines on my forehead wrinkles or dehydration?", ("medical_advice", "own_diagnosis_either_or_far")),
     ],
 )
 def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]) -> None:
