@@ -13,38 +13,22 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.dependencies import resolve
+from actions.dependencies import Injected
 from actions.escalate import escalate
 from actions.guard import escalation_of_latest
 from actions.replies import latest_intent, outcome, topic_buttons
 from mesoguide import constants as c
-from mesoguide.escalations.store import EscalationStore
-from mesoguide.guardrail.matcher import GuardrailMatcher
-from mesoguide.knowledge import KnowledgeBase
 from mesoguide.outcomes import answer_outcome, topic_for_intent
 
 # Offered when the patient names an area but we do not know which topic they mean.
 AREA_FOLLOW_UP_TOPICS = ("sessions", "results_timing", "downtime", "side_effects")
 
 
-class ActionAnswerTopic(Action):
+class ActionAnswerTopic(Injected, Action):
     """Answers an education question from ``knowledge/topics``.
 
-    Args:
-        knowledge: Knowledge base to use (default: the process-wide one).
-        matcher: Guardrail matcher to use (default: built from the knowledge base).
-        store: Escalation store for escalations (default: ``MESOGUIDE_DATABASE_URL``).
+    Constructed with ``Injected``'s keyword arguments (knowledge, matcher, store).
     """
-
-    def __init__(
-        self,
-        *,
-        knowledge: KnowledgeBase | None = None,
-        matcher: GuardrailMatcher | None = None,
-        store: EscalationStore | None = None,
-    ) -> None:
-        self._kb, self._matcher = resolve(knowledge, matcher)
-        self._store = store
 
     def name(self) -> str:
         return c.ACTION_ANSWER_TOPIC

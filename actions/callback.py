@@ -17,6 +17,7 @@ submit action escalates them at once, so a red flag's urgent text is the first t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -24,7 +25,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.dependencies import resolve, resolve_store
+from actions.dependencies import Injected, resolve_store
 from actions.escalate import escalate
 from actions.guard import escalation_in_form
 from actions.replies import outcome
@@ -32,9 +33,7 @@ from mesoguide import constants as c
 from mesoguide.escalations import callback_input as ci
 from mesoguide.escalations.models import CallbackRequest, NewEscalation
 from mesoguide.escalations.spool import spool
-from mesoguide.escalations.store import EscalationStore
 from mesoguide.escalations.transcript import excerpt_from_events
-from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase
 from mesoguide.outcomes import Escalation
 
@@ -58,21 +57,11 @@ def fill(kb: KnowledgeBase, template: str, **values: str) -> str:
     return text
 
 
-class _Ask:
+class _Ask(Injected):
     """Asks one slot of the callback form; subclasses name the slot."""
 
     slot: str = ""
     buttons: list[dict[str, str]] = []
-
-    def __init__(
-        self,
-        *,
-        knowledge: KnowledgeBase | None = None,
-        matcher: GuardrailMatcher | None = None,
-        store: EscalationStore | None = None,
-    ) -> None:
-        self._kb, self._matcher = resolve(knowledge, matcher)
-        self._store = store
 
     def name(self) -> str:
         return c.ACTION_ASK_PREFIX + self.slot
@@ -137,16 +126,17 @@ class ActionAskCallbackConfirm(_Ask, Action):
         )
 
 
-class ValidateCallbackForm(FormValidationAction):
+def _contact(value: Any) -> str | None:
+    """The phone number or e-mail address the patient gave, cleaned, or None."""
+    contact = ci.clean_contact(value)
+    return None if contact is None else (contact[0] or contact[1])
+
+
+class ValidateCallbackForm(Injected, FormValidationAction):
     """Checks each answer; cancel at any step; corrections at the confirmation step.
 
-    Args:
-        knowledge: Knowledge base to use (default: the process-wide one).
-        matcher: Guardrail matcher to use (default: built from the knowledge base).
+    Constructed with ``Injected``'s keyword arguments (knowledge, matcher, store).
     """
-
-    def __init__(self, *, knowledge: KnowledgeBase | None = None, matcher: GuardrailMatcher | None = None) -> None:
-        self._kb, self._matcher = resolve(knowledge, matcher)
 
     def name(self) -> str:
         return c.ACTION_VALIDATE_CALLBACK
@@ -165,6 +155,25 @@ class ValidateCallbackForm(FormValidationAction):
         dispatcher.utter_message(text=self._kb.render(self._kb.messages.callback[key]))
         return {slot: None}
 
+    def _checked(
+        self,
+        value: Any,
+        tracker: Tracker,
+        dispatcher: CollectingDispatcher,
+        *,
+        slot: str,
+        clean: Callable[[Any], str | None],
+        invalid: str,
+    ) -> dict[str, Any]:
+        """The one shape of a field check: stop, or the cleaned value, or a re-prompt."""
+        stop = self._stop_or_none(value, tracker)
+        if stop is not None:
+            return stop
+        cleaned = clean(value)
+        if cleaned is None:
+            return self._reprompt(dispatcher, invalid, slot)
+        return {slot: cleaned}
+
     def validate_callback_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         stop = self._stop_or_none(value, tracker)
         if stop is not None:
@@ -175,31 +184,13 @@ class ValidateCallbackForm(FormValidationAction):
         return {c.SLOT_CALLBACK_CONSENT: "yes"} if answer else dict(CANCELLED)
 
     def validate_callback_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        stop = self._stop_or_none(value, tracker)
-        if stop is not None:
-            return stop
-        name = ci.clean_name(value)
-        if name is None:
-            return self._reprompt(dispatcher, "invalid_name", c.SLOT_CALLBACK_NAME)
-        return {c.SLOT_CALLBACK_NAME: name}
+        return self._checked(value, tracker, dispatcher, slot=c.SLOT_CALLBACK_NAME, clean=ci.clean_name, invalid="invalid_name")
 
     def validate_callback_contact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        stop = self._stop_or_none(value, tracker)
-        if stop is not None:
-            return stop
-        contact = ci.clean_contact(value)
-        if contact is None:
-            return self._reprompt(dispatcher, "invalid_contact", c.SLOT_CALLBACK_CONTACT)
-        return {c.SLOT_CALLBACK_CONTACT: contact[0] or contact[1]}
+        return self._checked(value, tracker, dispatcher, slot=c.SLOT_CALLBACK_CONTACT, clean=_contact, invalid="invalid_contact")
 
     def validate_callback_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        stop = self._stop_or_none(value, tracker)
-        if stop is not None:
-            return stop
-        when = ci.clean_time(value)
-        if when is None:
-            return self._reprompt(dispatcher, "invalid_time", c.SLOT_CALLBACK_TIME)
-        return {c.SLOT_CALLBACK_TIME: when}
+        return self._checked(value, tracker, dispatcher, slot=c.SLOT_CALLBACK_TIME, clean=ci.clean_time, invalid="invalid_time")
 
     def validate_callback_confirm(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         stop = self._stop_or_none(value, tracker)
@@ -214,24 +205,11 @@ class ValidateCallbackForm(FormValidationAction):
         return self._reprompt(dispatcher, "invalid_confirm", c.SLOT_CALLBACK_CONFIRM)
 
 
-class ActionSubmitCallback(Action):
+class ActionSubmitCallback(Injected, Action):
     """Runs when the callback form ends: store the confirmed details, or say nothing was kept.
 
-    Args:
-        knowledge: Knowledge base to use (default: the process-wide one).
-        matcher: Guardrail matcher to use (default: built from the knowledge base).
-        store: Escalation store (default: ``MESOGUIDE_DATABASE_URL``).
+    Constructed with ``Injected``'s keyword arguments (knowledge, matcher, store).
     """
-
-    def __init__(
-        self,
-        *,
-        knowledge: KnowledgeBase | None = None,
-        matcher: GuardrailMatcher | None = None,
-        store: EscalationStore | None = None,
-    ) -> None:
-        self._kb, self._matcher = resolve(knowledge, matcher)
-        self._store = store
 
     def name(self) -> str:
         return c.ACTION_SUBMIT_CALLBACK

@@ -44,6 +44,28 @@ def default_store() -> EscalationStore:
     return store_from_config(EscalationConfig.from_env())
 
 
+class Injected:
+    """The constructor every action shares: what it needs, injected or the process-wide one.
+
+    A mixin, not an ``Action``, so rasa_sdk does not try to register it.
+
+    Args:
+        knowledge: Knowledge base to use (default: the process-wide one).
+        matcher: Guardrail matcher to use (default: built from the knowledge base).
+        store: Escalation store to use (default: ``MESOGUIDE_DATABASE_URL``, opened on first use).
+    """
+
+    def __init__(
+        self,
+        *,
+        knowledge: KnowledgeBase | None = None,
+        matcher: GuardrailMatcher | None = None,
+        store: EscalationStore | None = None,
+    ) -> None:
+        self._kb, self._matcher = resolve(knowledge, matcher)
+        self._store = store
+
+
 def resolve_store(store: EscalationStore | None) -> EscalationStore:
     """The injected store, or the process-wide one."""
     return store if store is not None else default_store()

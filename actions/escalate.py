@@ -21,7 +21,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.dependencies import resolve, resolve_store
+from actions.dependencies import Injected, resolve_store
 from actions.guard import escalation_of_latest
 from actions.replies import latest_intent, outcome
 from mesoguide import constants as c
@@ -29,7 +29,7 @@ from mesoguide.escalations.models import NewEscalation
 from mesoguide.escalations.spool import spool, spool_path
 from mesoguide.escalations.store import EscalationStore
 from mesoguide.escalations.transcript import excerpt_from_events
-from mesoguide.guardrail.matcher import GuardrailMatch, GuardrailMatcher
+from mesoguide.guardrail.matcher import GuardrailMatch
 from mesoguide.knowledge import KnowledgeBase
 from mesoguide.outcomes import Escalation
 from mesoguide.reply_meta import ReplyMeta, custom_payload
@@ -122,24 +122,11 @@ def _callback_values(tracker: Tracker) -> list[str]:
     return [str(tracker.get_slot(s)) for s in c.CALLBACK_DETAIL_SLOTS if tracker.get_slot(s)]
 
 
-class ActionEscalate(Action):
+class ActionEscalate(Injected, Action):
     """Escalates the latest message with the highest-precedence reason it calls for.
 
-    Args:
-        knowledge: Knowledge base to use (default: the process-wide one).
-        matcher: Guardrail matcher to use (default: built from the knowledge base).
-        store: Escalation store to use (default: ``MESOGUIDE_DATABASE_URL``).
+    Constructed with ``Injected``'s keyword arguments (knowledge, matcher, store).
     """
-
-    def __init__(
-        self,
-        *,
-        knowledge: KnowledgeBase | None = None,
-        matcher: GuardrailMatcher | None = None,
-        store: EscalationStore | None = None,
-    ) -> None:
-        self._kb, self._matcher = resolve(knowledge, matcher)
-        self._store = store
 
     def name(self) -> str:
         return c.ACTION_ESCALATE

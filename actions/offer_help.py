@@ -7,37 +7,21 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.dependencies import resolve
+from actions.dependencies import Injected
 from actions.escalate import escalate
 from actions.guard import escalation_of_latest
 from actions.replies import outcome, topic_buttons
 from mesoguide import constants as c
-from mesoguide.escalations.store import EscalationStore
-from mesoguide.guardrail.matcher import GuardrailMatcher
-from mesoguide.knowledge import KnowledgeBase
 
 # The questions patients ask most (SPEC §1 "topic buttons"), in the order shown.
 HELP_TOPICS = ("what_is", "pain", "downtime", "sessions", "side_effects", "cost", "booking")
 
 
-class ActionOfferHelp(Action):
+class ActionOfferHelp(Injected, Action):
     """Fallback for unclear, out-of-scope or low-confidence messages.
 
-    Args:
-        knowledge: Knowledge base to use (default: the process-wide one).
-        matcher: Guardrail matcher to use (default: built from the knowledge base).
-        store: Escalation store for escalations (default: ``MESOGUIDE_DATABASE_URL``).
+    Constructed with ``Injected``'s keyword arguments (knowledge, matcher, store).
     """
-
-    def __init__(
-        self,
-        *,
-        knowledge: KnowledgeBase | None = None,
-        matcher: GuardrailMatcher | None = None,
-        store: EscalationStore | None = None,
-    ) -> None:
-        self._kb, self._matcher = resolve(knowledge, matcher)
-        self._store = store
 
     def name(self) -> str:
         return c.ACTION_OFFER_HELP

@@ -7,35 +7,19 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.dependencies import resolve
+from actions.dependencies import Injected
 from actions.escalate import escalate
 from actions.guard import escalation_of_latest
 from actions.offer_help import ActionOfferHelp
 from actions.replies import latest_intent, outcome
 from mesoguide import constants as c
-from mesoguide.escalations.store import EscalationStore
-from mesoguide.guardrail.matcher import GuardrailMatcher
-from mesoguide.knowledge import KnowledgeBase
 
 
-class ActionReplySmalltalk(Action):
+class ActionReplySmalltalk(Injected, Action):
     """Short, friendly replies; the texts say the assistant is automated (SPEC §1).
 
-    Args:
-        knowledge: Knowledge base to use (default: the process-wide one).
-        matcher: Guardrail matcher to use (default: built from the knowledge base).
-        store: Escalation store for escalations (default: ``MESOGUIDE_DATABASE_URL``).
+    Constructed with ``Injected``'s keyword arguments (knowledge, matcher, store).
     """
-
-    def __init__(
-        self,
-        *,
-        knowledge: KnowledgeBase | None = None,
-        matcher: GuardrailMatcher | None = None,
-        store: EscalationStore | None = None,
-    ) -> None:
-        self._kb, self._matcher = resolve(knowledge, matcher)
-        self._store = store
 
     def name(self) -> str:
         return c.ACTION_REPLY_SMALLTALK

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +20,6 @@ from actions.callback import (
 )
 from actions.escalate import ActionEscalate
 from mesoguide import constants as c
-from mesoguide.escalations import models as m
 from mesoguide.escalations.store import EscalationStore
 from mesoguide.knowledge import KnowledgeBase
 from mesoguide.reply_meta import meta_of
