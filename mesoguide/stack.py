@@ -140,6 +140,22 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def rasa_server_argv(cfg: StackConfig) -> list[str]:
+    """The command line of the Rasa server for ``cfg``."""
+    return [
+        _rasa_bin(), "run",
+        "--model", str(cfg.model),
+        "--endpoints", str(cfg.endpoints),
+        "--credentials", str(cfg.credentials),
+        "--interface", cfg.host,
+        "--port", str(cfg.rasa_port),
+        "--enable-api",
+        # "=" form: a random token may start with "-", which argparse would take for an option.
+        f"--auth-token={cfg.auth_token}",
+        "--cors", "*",
+    ]
+
+
 def _rasa_bin() -> str:
     return str(Path(sys.executable).with_name("rasa"))
 
@@ -192,20 +208,7 @@ class Stack:
             [_rasa_bin(), "run", "actions", "--actions", "actions", "--port", str(cfg.action_port)],
         )
         if rasa:
-            self._spawn(
-                "rasa",
-                [
-                    _rasa_bin(), "run",
-                    "--model", str(cfg.model),
-                    "--endpoints", str(cfg.endpoints),
-                    "--credentials", str(cfg.credentials),
-                    "--interface", cfg.host,
-                    "--port", str(cfg.rasa_port),
-                    "--enable-api",
-                    "--auth-token", cfg.auth_token,
-                    "--cors", "*",
-                ],
-            )
+            self._spawn("rasa", rasa_server_argv(cfg))
 
     def log_text(self, name: str) -> str:
         """What a process wrote so far ('' if nothing)."""
