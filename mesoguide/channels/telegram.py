@@ -27,7 +27,7 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from mesoguide.channels.text_only import resolve_choice, split_text
+from mesoguide.channels.text_only import DropsReplyMeta, resolve_choice, split_text
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ MAX_BODY_BYTES = 64 * 1024  # a Telegram update with a 4,096-character text is f
 TELEGRAM_TEXT_LIMIT = 4096
 
 
-class TextTelegramOutput(TelegramOutput):
+class TextTelegramOutput(DropsReplyMeta, TelegramOutput):
     """Rasa's Telegram output, pointed at ``api_url``, with length limits and no custom JSON."""
 
     def __init__(self, access_token: str | None, api_url: str | None = None) -> None:
@@ -66,10 +66,6 @@ class TextTelegramOutput(TelegramOutput):
         for piece in first:
             await self.send_message(recipient_id, piece)
         await self.send_message(recipient_id, last or "…", reply_markup=markup)
-
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        """Dropped: the text carries everything; the payload is for the web widget."""
-        logger.debug("telegram: custom payload not sent (%s)", ", ".join(json_message))
 
 
 class SignedTelegramInput(TelegramInput):

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -93,3 +94,14 @@ async def resolve_choice(app: Any, sender_id: str, text: str) -> str:
         return text
     events = [e.as_dict() for e in tracker.events]
     return choice_payload(text, last_offered_buttons(events)) or text
+
+
+class DropsReplyMeta:
+    """Output mixin for text-only channels: the reply's custom payload is not sent.
+
+    The payload (``mesoguide.reply_meta``) is for the web widget; the text already carries
+    everything, and Rasa's Telegram/Twilio outputs would send it as an API call or a body.
+    """
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        logging.getLogger(type(self).__module__).debug("custom payload not sent (%s)", ", ".join(json_message))

@@ -31,7 +31,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from mesoguide.channels.text_only import numbered_options, resolve_choice, split_text
+from mesoguide.channels.text_only import DropsReplyMeta, numbered_options, resolve_choice, split_text
 
 logger = logging.getLogger(__name__)
 # The twilio client logs every request's headers at INFO; keep the server log readable.
@@ -63,7 +63,7 @@ class _RedirectingHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
-class TextTwilioOutput(TwilioOutput):
+class TextTwilioOutput(DropsReplyMeta, TwilioOutput):
     """Twilio output for SMS/WhatsApp: numbered options, length limits, no custom JSON.
 
     Args:
@@ -110,10 +110,6 @@ class TextTwilioOutput(TwilioOutput):
         for paragraph in paragraphs:
             await self.send_text_message(recipient_id, paragraph)
         await self.send_text_message(recipient_id, numbered_options(last, buttons).replace("\n\n", "\n"))
-
-    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        """Dropped: the text carries everything; the payload is for the web widget."""
-        logger.debug("twilio: custom payload not sent (%s)", ", ".join(json_message))
 
 
 class SignedTwilioInput(TwilioInput):
