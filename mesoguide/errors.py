@@ -46,6 +46,10 @@ class GuardrailPipelineError(MesoGuideError):
     """The spaCy guardrail pipeline is missing, stale or was built by another spaCy."""
 
 
+class ComponentConfigError(MesoGuideError):
+    """A MesoGuide NLU component is misconfigured in ``config.yml`` or its stored model is unusable."""
+
+
 class CaseFileError(_LocatedError):
     """An evaluation case file is malformed.
 

@@ -87,3 +87,11 @@ def test_core_fallback_is_the_help_action() -> None:
     rule_policy = next(p for p in config["policies"] if p["name"] == "RulePolicy")
     assert rule_policy["core_fallback_action_name"] == c.ACTION_OFFER_HELP
     assert config["pipeline"][-1]["name"].endswith("GuardrailRouter"), "the guardrail must run last"
+
+
+def test_intent_blend_sits_between_diet_and_the_fallback() -> None:
+    """The SVM blends DIET's ranking, so it must follow DIET; the fallback must judge the blend."""
+    config = yaml.safe_load((REPO_ROOT / "config.yml").read_text(encoding="utf-8"))
+    names = [step["name"].rsplit(".", 1)[-1] for step in config["pipeline"]]
+    assert names.index("DIETClassifier") + 1 == names.index("NgramSvmIntentClassifier")
+    assert names.index("NgramSvmIntentClassifier") + 1 == names.index("FallbackClassifier")
