@@ -57,6 +57,7 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("i tend to get keloids", ("contraindication", "keloid")),
         ("I'm 16 years old", ("contraindication", "under_18")),
         ("there is pus coming out", ("red_flag", "pus_discharge")),
+        ("the bump on my thigh started to drain", ("red_flag", "pus_discharge")),
         ("I have a fever since the treatment", ("red_flag", "fever_chills")),
         ("my lips are swelling up", ("red_flag", "face_throat_swelling")),
         ("what do i have on my cheek?", ("medical_advice", "own_diagnosis")),
@@ -120,6 +121,7 @@ def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]
         "is it for men or women?",
         "is it good for melasma?",
         "is it effective on stretch marks?",
+        "is it better than lymphatic drainage for cellulite?",  # "drain" only as a discharge verb
     ],
 )
 def test_ordinary_questions_do_not_match(matcher: GuardrailMatcher, text: str) -> None:
