@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 CORPORA_DIR = REPO_ROOT / "tests" / "corpora"  # development set (used to build the vocabularies)
 HELDOUT_DIR = REPO_ROOT / "tests" / "heldout"  # issue 3's held-out set (README: how it was used)
 BLIND_DIR = REPO_ROOT / "tests" / "blind"  # a second blind set, written after the first tuning round
+CONFIRM_DIR = REPO_ROOT / "tests" / "confirm"  # a third blind set, measured once after the SVM blend
 #: Every case set, by name. The safety gate (tests/e2e/test_safety_gate.py) runs all of them.
-CASE_SETS = {"development": CORPORA_DIR, "heldout": HELDOUT_DIR, "blind": BLIND_DIR}
+CASE_SETS = {"development": CORPORA_DIR, "heldout": HELDOUT_DIR, "blind": BLIND_DIR, "confirm": CONFIRM_DIR}
 
 
 @pytest.fixture(scope="session")

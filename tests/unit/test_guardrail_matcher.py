@@ -58,6 +58,10 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("I'm 16 years old", ("contraindication", "under_18")),
         ("there is pus coming out", ("red_flag", "pus_discharge")),
         ("the bump on my thigh started to drain", ("red_flag", "pus_discharge")),
+        ("the spot on my arm is black in the centre", ("red_flag", "skin_colour_change")),
+        ("a week on it hurts more than the first day", ("red_flag", "severe_pain")),
+        ("I had laser on both cheeks last week", ("contraindication", "recent_procedure_with_time")),
+        ("i just got threads in my jawline", ("contraindication", "recent_procedure_just_done")),
         ("I have a fever since the treatment", ("red_flag", "fever_chills")),
         ("my lips are swelling up", ("red_flag", "face_throat_swelling")),
         ("what do i have on my cheek?", ("medical_advice", "own_diagnosis")),
@@ -122,6 +126,9 @@ def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]
         "is it good for melasma?",
         "is it effective on stretch marks?",
         "is it better than lymphatic drainage for cellulite?",  # "drain" only as a discharge verb
+        "is meso more painful than botox?",  # a comparison, not pain growing
+        "I just had my meso injections, what should I avoid now?",  # aftercare
+        "my hair is black, does meso work on dark hair?",
     ],
 )
 def test_ordinary_questions_do_not_match(matcher: GuardrailMatcher, text: str) -> None:
