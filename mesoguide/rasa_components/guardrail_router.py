@@ -1,6 +1,6 @@
 """Rasa NLU component: guardrail matches become entities, and escalations win the intent.
 
-Placed last in the NLU pipeline (after DIET and the FallbackClassifier), it reads the spaCy doc
+Placed last in the NLU pipeline (after the intent classifiers and the FallbackClassifier), it reads the spaCy doc
 that ``SpacyNLP`` made, turns the vocabulary and area matches into entities
 (``red_flag``, ``contraindication``, ``medical_advice``, ``treatment_area``, with the
 vocabulary id as value), and, when a match calls for an escalation of higher precedence than
@@ -10,7 +10,7 @@ was an escalation escalates too, and so does a message to which the classifier g
 guardrail's escalation intents together at least ``escalation_share`` of its confidence (the
 safety net for phrasings the vocabularies do not list yet; README "Choices" has the numbers).
 Rules then map that intent to ``action_escalate``. So "I'm on warfarin, how long is downtime?"
-escalates whatever DIET predicted, and a low-confidence "pregnant??" escalates instead of
+escalates whatever the classifiers predicted, and a low-confidence "pregnant??" escalates instead of
 falling back.
 
 What the classifier predicted is kept in the parse data under ``guardrail`` for the audit

@@ -122,9 +122,10 @@ class NgramSvmIntentClassifier(IntentClassifier, GraphComponent):
         texts = [m.get(TEXT) or "" for m in messages]
         svm = _softmax(self._pipeline.decision_function(texts), self._config["temperature"])
         classes = [str(c) for c in self._pipeline.classes_]
+        index = {name: i for i, name in enumerate(classes)}
         weight = self._config["previous_weight"]
         for message, row in zip(messages, svm):
-            blended = (1.0 - weight) * row + weight * _previous_confidences(message, classes)
+            blended = (1.0 - weight) * row + weight * _previous_confidences(message, index)
             ranking = [
                 {INTENT_NAME_KEY: classes[i], PREDICTED_CONFIDENCE_KEY: float(blended[i])}
                 for i in np.argsort(-blended)[:RANKING_LENGTH]
@@ -179,10 +180,9 @@ def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def _previous_confidences(message: Message, classes: list[str]) -> np.ndarray:
+def _previous_confidences(message: Message, index: dict[str, int]) -> np.ndarray:
     """The earlier classifier's confidences in the SVM's class order (0 where not ranked)."""
-    confidences = np.zeros(len(classes))
-    index = {name: i for i, name in enumerate(classes)}
+    confidences = np.zeros(len(index))
     for entry in message.get(INTENT_RANKING_KEY) or []:
         i = index.get(entry.get(INTENT_NAME_KEY))
         if i is not None:
