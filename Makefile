@@ -1,34 +1,36 @@
 # MesoGuide: the single interface for people and CI (.ci/run calls `make test`).
-#   make run    set up if needed, build the guardrail pipeline, train if anything changed,
+#   make run    set up if needed, train if anything changed,
 #               start the action server + Rasa server + escalation notifier + staff dashboard,
 #               wait until they answer
-#   make test   the same set-up, then the whole suite
+#   make test   the same set-up, then the whole suite (lint, types, stories, pytest)
+#   make test-fast  the edit-test loop: lint, types and the tests that need no model, browser
+#               or database server (under a minute)
 #   make shell  the conversation shell for clinic staff, on the same trained model
 #   make staff-shell  the same with the decision view (TRANSCRIPT=file.md to save the session)
-#   make train  build + train only (skips when nothing changed)
+#   make train  train only (skips when nothing changed; Rasa's cache retrains only what changed)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 VENV      := .venv
 PY        := $(VENV)/bin/python
 RASA      := $(VENV)/bin/rasa
-INSTALLED := $(VENV)/.installed
-GUARDRAIL := build/guardrail_nlp/meta.json
+INSTALLED := $(VENV)/.installed            # the runtime dependencies
+INSTALLED_TEST := $(VENV)/.installed-test  # + the test and dev extras
 MODEL     := models/.trained
 
 KNOWLEDGE := $(shell find knowledge -name '*.yml' 2>/dev/null)
 NLU_DATA  := $(shell find data -name '*.yml' 2>/dev/null)
-GUARDRAIL_PY := $(shell find mesoguide/guardrail mesoguide/knowledge -name '*.py' 2>/dev/null)
+GUARDRAIL_PY := $(shell find mesoguide/guardrail mesoguide/knowledge mesoguide/rasa_components -name '*.py' 2>/dev/null)
 
 # Rasa and TensorFlow are chatty; keep the terminal readable.
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup web postgresql guardrail train run shell staff-shell test test-unit validate test-stories check-knowledge bench eval clean
+.PHONY: help setup web postgresql topics train run shell staff-shell test test-fast test-unit lint validate test-stories check-knowledge constraints bench eval clean
 
 help:
-	@echo "make run | make test | make shell | make staff-shell | make train | make bench | make eval | make check-knowledge | make clean"
+	@echo "make run | make test | make test-fast | make shell | make staff-shell | make train | make bench | make eval | make check-knowledge | make constraints | make clean"
 
 # --- set-up ------------------------------------------------------------------------------
 # Rasa 3.6 needs Python 3.10 (<3.11). `python` resolves to it through .python-version (pyenv);
@@ -41,8 +43,21 @@ $(INSTALLED): pyproject.toml constraints.txt
 	  $(PYTHON310) -m venv $(VENV); }
 	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 10), "need Python 3.10, got " + sys.version' \
 	  || { echo "$(VENV) is not Python 3.10: delete it and run make again."; exit 1; }
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e .
 	@touch $@
+
+$(INSTALLED_TEST): $(INSTALLED)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,dev]"
+	@touch $@
+
+# constraints.txt: every version pinned, each annotated with what needs it, compiled from the
+# ranges in pyproject.toml by pip-tools. pip-tools lives in its own venv (build/tools): it needs a
+# newer `packaging` than Rasa 3.6 allows. Existing pins are kept unless a range excludes them;
+# `make constraints UPGRADE=1` moves every pin to the newest allowed.
+constraints:
+	@test -x build/tools/bin/pip-compile || { $(PYTHON310) -m venv build/tools && build/tools/bin/pip install --quiet pip-tools==7.6.2; }
+	build/tools/bin/pip-compile --quiet --strip-extras --extra test --extra dev $(if $(UPGRADE),--upgrade) \
+	  --output-file constraints.txt pyproject.toml
 
 # The chat widget's browser dependencies (socket.io-client), from the committed lock file into
 # web/node_modules; the Rasa server serves them itself (no CDN at run time).
@@ -55,7 +70,7 @@ $(WEB_DEPS): web/package.json web/package-lock.json
 
 web: $(WEB_DEPS)
 
-setup: $(INSTALLED) $(WEB_DEPS)
+setup: $(INSTALLED_TEST) $(WEB_DEPS)
 
 # Browser tests drive Debian's Chromium with Playwright (PLATFORM.md: Playwright cannot download
 # browsers here). Installed once per machine; `apt-get update` only when the index is stale.
@@ -71,19 +86,21 @@ postgresql:
 	@ls $(POSTGRES_INITDB) >/dev/null 2>&1 || apt-get install -y --no-install-recommends postgresql \
 	  || { apt-get update && apt-get install -y --no-install-recommends postgresql; }
 
-# --- guardrail pipeline and model (rebuilt only when their inputs change) ----------------
-$(GUARDRAIL): $(INSTALLED) $(KNOWLEDGE) $(GUARDRAIL_PY)
-	$(PY) -m mesoguide.knowledge
-	$(PY) -m mesoguide.guardrail.pipeline build/guardrail_nlp
-
-guardrail: $(GUARDRAIL)
+# --- the model (retrained only when its inputs change) -----------------------------------
+# The topic intents of domain.yml and data/rules.yml follow knowledge/topics (generated between
+# marker lines). Rasa's own cache then retrains only the steps whose inputs changed: a
+# vocabulary edit rebuilds the guardrail's stored pipeline and nothing else.
+topics: $(INSTALLED)
+	$(PY) -m mesoguide.knowledge.topics --write
 
 # The stamp gets the time training started, so an edit made while training runs is not lost.
-$(MODEL): $(GUARDRAIL) $(NLU_DATA) domain.yml config.yml
+$(MODEL): $(INSTALLED) $(KNOWLEDGE) $(GUARDRAIL_PY) $(NLU_DATA) domain.yml config.yml
+	$(PY) -m mesoguide.knowledge
+	$(PY) -m mesoguide.knowledge.topics --write
 	@mkdir -p models
 	@touch $@.start
 	@rm -f models/*.tar.gz
-	$(RASA) train --fixed-model-name mesoguide --out models --force
+	$(RASA) train --fixed-model-name mesoguide --out models
 	@mv $@.start $@
 
 train: $(MODEL)
@@ -111,12 +128,20 @@ validate: $(MODEL)
 test-stories: $(MODEL)
 	$(RASA) test core --stories tests/test_stories.yml --model models --fail-on-prediction-errors --out build/results/stories
 
-test-unit: $(MODEL) $(CHROMIUM) $(WEB_DEPS) postgresql
-	$(PY) -m pytest
+test-unit: $(INSTALLED_TEST) $(MODEL) $(CHROMIUM) $(WEB_DEPS) postgresql
+	$(PY) -m pytest --durations=15
 
-test: validate test-stories test-unit
+# ruff (lint, import order) and mypy (types) over the project's code; configured in pyproject.toml.
+lint: $(INSTALLED_TEST)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
-# The evaluation command (issue 3): the held-out corpora through the real stack, report in
+test: lint validate test-stories test-unit
+
+test-fast: lint
+	$(PY) -m pytest -q -m "not e2e and not model and not browser and not postgres"
+
+# The evaluation command: the held-out corpora through the real stack, report in
 # build/eval/ (report.md, report.json, confusion_<system>.png, cross_validation.json). CASES=... to pick
 # files or directories; the cross-validation is cached in build/crossval/ by its inputs.
 CASES ?= tests/heldout tests/blind

@@ -2,7 +2,7 @@
 
 The topic comes from the FAQ intent (``ask_sessions``) or, for a follow-up that only names an
 area ("and for the face?"), from the topic answered last. Before answering, the message is
-checked again for anything that must be escalated (see :mod:`actions.guard`).
+checked again for anything that must be escalated (:class:`actions.guarded.GuardedAction`).
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.dependencies import Injected
-from actions.escalate import escalate
-from actions.guard import escalation_of_latest
+from actions.guarded import GuardedAction
 from actions.replies import latest_intent, outcome, topic_buttons
 from mesoguide import constants as c
-from mesoguide.outcomes import answer_outcome, topic_for_intent
+from mesoguide.knowledge.topics import answer_outcome, topic_for_intent
 
 # Offered when the patient names an area but we do not know which topic they mean.
 AREA_FOLLOW_UP_TOPICS = ("sessions", "results_timing", "downtime", "side_effects")
 
 
-class ActionAnswerTopic(Injected, Action):
+class ActionAnswerTopic(GuardedAction, Action):
     """Answers an education question from ``knowledge/topics``.
 
     Constructed with ``Injected``'s keyword arguments (knowledge, matcher, store).
@@ -33,13 +31,9 @@ class ActionAnswerTopic(Injected, Action):
     def name(self) -> str:
         return c.ACTION_ANSWER_TOPIC
 
-    async def run(
+    async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        escalation, matches = escalation_of_latest(tracker, self._matcher)
-        if escalation is not None:
-            return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store)
-
         area = tracker.get_slot(c.SLOT_TREATMENT_AREA)
         intent = latest_intent(tracker)
         topic_id = topic_for_intent(intent, self._kb.topics)

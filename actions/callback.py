@@ -1,4 +1,4 @@
-"""The callback form (issue 5 §2): asks, validates, confirms and stores a callback request.
+"""The callback form: asks, validates, confirms and stores a callback request.
 
 ``callback_form`` (a Rasa form, domain.yml) asks, in order: consent, name, phone or e-mail,
 preferred time, and a final check of the summary where any detail can be corrected. Each
@@ -10,7 +10,8 @@ ends and stores the details on the conversation's escalation (creating a "human"
 when there is none yet), or says that nothing was kept.
 
 Escalations typed into the form (a red flag, a contraindication) never become an answer: the
-validation sees them (:func:`actions.guard.escalation_in_form`) and ends the form, and the
+validation sees them (:func:`mesoguide.guardrail.action_check.escalation_of_latest` with
+``in_form=True``) and ends the form, and the
 submit action escalates them at once, so a red flag's urgent text is the first thing sent.
 """
 
@@ -26,16 +27,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.dependencies import Injected, resolve_store
-from actions.escalate import escalate
-from actions.guard import escalation_in_form
+from actions.escalate import escalate, new_escalation
 from actions.replies import outcome
 from mesoguide import constants as c
 from mesoguide.escalations import callback_input as ci
-from mesoguide.escalations.models import CallbackRequest, NewEscalation
+from mesoguide.escalations.models import CallbackRequest
 from mesoguide.escalations.spool import spool
-from mesoguide.escalations.transcript import excerpt_from_events
+from mesoguide.guardrail.action_check import escalation_of_latest
+from mesoguide.guardrail.precedence import Escalation
 from mesoguide.knowledge import KnowledgeBase
-from mesoguide.outcomes import Escalation
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class ValidateCallbackForm(Injected, FormValidationAction):
         action then escalates it)."""
         if ci.is_cancel(value):
             return dict(CANCELLED)
-        escalation, _ = escalation_in_form(tracker, self._matcher)
+        escalation, _ = escalation_of_latest(tracker, self._matcher, in_form=True)
         if escalation is not None:
             return dict(CANCELLED)  # the submit action escalates it
         return None
@@ -218,7 +218,7 @@ class ActionSubmitCallback(Injected, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         clear = [SlotSet(slot, None) for slot in c.CALLBACK_SLOTS]
-        escalation, matches = escalation_in_form(tracker, self._matcher)
+        escalation, matches = escalation_of_latest(tracker, self._matcher, in_form=True)
         if escalation is not None:
             # The form ended because the answer called for an escalation: a red flag typed
             # into the form gets the urgent message now, before anything else.
@@ -247,12 +247,7 @@ class ActionSubmitCallback(Injected, Action):
             reference = store.attach_callback(tracker.sender_id, request)
             if reference is None:
                 # The earlier escalation was resolved meanwhile (or never stored): a new one.
-                store.record(NewEscalation(
-                    conversation_id=tracker.sender_id,
-                    channel=tracker.get_latest_input_channel() or "unknown",
-                    reason=Escalation.HUMAN.value, urgent=False, terms=[],
-                    excerpt=excerpt_from_events(tracker.events, form_names=[c.FORM_CALLBACK]),
-                ))
+                store.record(new_escalation(tracker, Escalation.HUMAN))
                 reference = store.attach_callback(tracker.sender_id, request)
             return reference
         except Exception:  # noqa: BLE001 - the patient must hear that it did not work

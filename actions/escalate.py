@@ -1,10 +1,10 @@
-"""``action_escalate``: hand the message to a clinician, never answer it (SPEC §1).
+"""``action_escalate``: hand the message to a clinician, never answer it.
 
 What the patient sees comes from ``knowledge/messages.yml`` (clinician-reviewed content):
 no yes/no verdict, why a clinician must decide, how to reach the clinic, a callback offer;
 a red flag is urgent, gives the emergency number and offers nothing that could delay the call.
 
-Every escalation is stored (issue 5) before the reply goes out, with a reference code the
+Every escalation is stored before the reply goes out, with a reference code the
 patient sees. Storing can fail (database down, disk full): the patient then still gets the
 escalation text with the clinic's phone number, the failure is logged at CRITICAL, and the
 record is appended to a spool file (:mod:`mesoguide.escalations.spool`), so nothing the
@@ -22,16 +22,16 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.dependencies import Injected, resolve_store
-from actions.guard import escalation_of_latest
 from actions.replies import latest_intent, outcome
 from mesoguide import constants as c
 from mesoguide.escalations.models import NewEscalation
 from mesoguide.escalations.spool import spool, spool_path
 from mesoguide.escalations.store import EscalationStore
 from mesoguide.escalations.transcript import excerpt_from_events
+from mesoguide.guardrail.action_check import escalation_of_latest
 from mesoguide.guardrail.matcher import GuardrailMatch
+from mesoguide.guardrail.precedence import Escalation
 from mesoguide.knowledge import KnowledgeBase
-from mesoguide.outcomes import Escalation
 from mesoguide.reply_meta import ReplyMeta, custom_payload
 
 logger = logging.getLogger(__name__)
@@ -67,17 +67,8 @@ def escalate(
         callback form is closed).
     """
     urgent = escalation is Escalation.RED_FLAG
-    new = NewEscalation(
-        conversation_id=tracker.sender_id,
-        channel=tracker.get_latest_input_channel() or "unknown",
-        reason=escalation.value,
-        urgent=urgent,
-        terms=sorted({f"{m.entity}:{m.value}" for m in matches}),
-        excerpt=excerpt_from_events(
-            tracker.events, form_names=[c.FORM_CALLBACK], known_values=_callback_values(tracker)
-        ),
-    )
-    reference = _store(new, store)
+    new = new_escalation(tracker, escalation, matches)
+    reference = store_or_spool(new, store)
 
     text = kb.render(kb.messages.escalation[escalation.value])
     if reference:
@@ -104,7 +95,21 @@ def escalate(
     return events
 
 
-def _store(new: NewEscalation, store: EscalationStore | None) -> str | None:
+def new_escalation(tracker: Tracker, escalation: Escalation, matches: Sequence[GuardrailMatch] = ()) -> NewEscalation:
+    """The record of an escalation of this conversation, with its redacted excerpt."""
+    return NewEscalation(
+        conversation_id=tracker.sender_id,
+        channel=tracker.get_latest_input_channel() or "unknown",
+        reason=escalation.value,
+        urgent=escalation is Escalation.RED_FLAG,
+        terms=sorted({f"{m.entity}:{m.value}" for m in matches}),
+        excerpt=excerpt_from_events(
+            tracker.events, form_names=[c.FORM_CALLBACK], known_values=_callback_values(tracker)
+        ),
+    )
+
+
+def store_or_spool(new: NewEscalation, store: EscalationStore | None) -> str | None:
     """The stored record's reference code, or None when storing failed (logged, spooled)."""
     try:
         return resolve_store(store).record(new)["reference"]

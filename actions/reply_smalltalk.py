@@ -7,16 +7,15 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.dependencies import Injected
-from actions.escalate import escalate
-from actions.guard import escalation_of_latest
+from actions.guarded import GuardedAction
 from actions.offer_help import ActionOfferHelp
 from actions.replies import latest_intent, outcome
 from mesoguide import constants as c
 
 
-class ActionReplySmalltalk(Injected, Action):
-    """Short, friendly replies; the texts say the assistant is automated (SPEC §1).
+class ActionReplySmalltalk(GuardedAction, Action):
+    """Short, friendly replies; the texts say the assistant is automated ("hi, I'm pregnant" is
+    not smalltalk: the guarded opening escalates it).
 
     Constructed with ``Injected``'s keyword arguments (knowledge, matcher, store).
     """
@@ -24,15 +23,11 @@ class ActionReplySmalltalk(Injected, Action):
     def name(self) -> str:
         return c.ACTION_REPLY_SMALLTALK
 
-    async def run(
+    async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        # "hi, I'm pregnant" is not smalltalk.
-        escalation, matches = escalation_of_latest(tracker, self._matcher)
-        if escalation is not None:
-            return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store)
         intent = latest_intent(tracker)
         if intent not in self._kb.messages.smalltalk:
-            return await ActionOfferHelp(knowledge=self._kb, matcher=self._matcher, store=self._store).run(dispatcher, tracker, domain)
+            return await ActionOfferHelp(knowledge=self._kb, matcher=self._matcher, store=self._store).answer(dispatcher, tracker, domain)
         dispatcher.utter_message(text=self._kb.render(self._kb.messages.smalltalk[intent]))
         return [outcome(c.SMALLTALK_PREFIX + intent)]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from mesoguide.client import LiveAssistant
 from mesoguide.stack import Stack, isolated_config, rss_mb
+from mesoguide.stats import percentile
 
 # A realistic mix: FAQ questions, an area follow-up, an escalation, smalltalk.
 MESSAGES = (
@@ -37,11 +38,6 @@ MESSAGES = (
     "thanks!",
     "what is mesotherapy exactly",
 )
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def run(conversations: int, turns: int) -> dict[str, float]:
@@ -69,7 +65,7 @@ def run(conversations: int, turns: int) -> dict[str, float]:
         "first_message_ms": first * 1000,
         "messages": len(ms),
         "median_ms": statistics.median(ms),
-        "p95_ms": _percentile(ms, 0.95),
+        "p95_ms": percentile(ms, 0.95),
         "max_ms": max(ms),
         "rasa_rss_mb": memory.get("rasa", 0.0),
         "actions_rss_mb": memory.get("actions", 0.0),

@@ -1,6 +1,6 @@
 """Names that cross module boundaries: slots, entities, intents, outcomes.
 
-Everything that ``domain.yml``, the training data, the actions and the Rasa component must
+Everything that ``domain.yml``, the training data, the actions and the Rasa components must
 agree on is spelled once here; ``tests/unit/test_domain_contract.py`` checks ``domain.yml``
 against these names so a rename cannot slip through.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Final
 
 # --- slots -------------------------------------------------------------------------------
-SLOT_TURN_OUTCOME: Final = "turn_outcome"  # audit contract, SPEC §1
+SLOT_TURN_OUTCOME: Final = "turn_outcome"  # the audit contract (docs/product.md)
 SLOT_TREATMENT_AREA: Final = "treatment_area"  # carried over between questions
 SLOT_CURRENT_TOPIC: Final = "current_topic"  # last answered topic, for "and for the face?"
-SLOT_ESCALATION_REFERENCE: Final = "escalation_reference"  # code of the stored escalation (issue 5)
+SLOT_ESCALATION_REFERENCE: Final = "escalation_reference"  # code of the stored escalation
 SLOT_REQUESTED: Final = "requested_slot"  # Rasa's own: the slot a form asks for
 # The callback form's slots, in the order it asks (consent first: nothing is collected before).
 SLOT_CALLBACK_CONSENT: Final = "callback_consent"
@@ -24,7 +24,7 @@ SLOT_CALLBACK_CONFIRM: Final = "callback_confirm"
 CALLBACK_DETAIL_SLOTS: Final = (SLOT_CALLBACK_NAME, SLOT_CALLBACK_CONTACT, SLOT_CALLBACK_TIME)  # personal data
 CALLBACK_SLOTS: Final = (SLOT_CALLBACK_CONSENT, *CALLBACK_DETAIL_SLOTS, SLOT_CALLBACK_CONFIRM)
 
-# --- entities (labels of the spaCy guardrail pipeline's entity ruler) --------------------
+# --- entities (labels of the guardrail pipeline's span ruler) ---------------------------
 ENTITY_CONTRAINDICATION: Final = "contraindication"
 ENTITY_RED_FLAG: Final = "red_flag"
 ENTITY_MEDICAL_ADVICE: Final = "medical_advice"
@@ -38,10 +38,10 @@ INTENT_MEDICAL_ADVICE: Final = "ask_medical_advice"
 INTENT_HUMAN: Final = "request_human"
 INTENT_INFORM_AREA: Final = "inform_area"
 INTENT_OUT_OF_SCOPE: Final = "out_of_scope"
-INTENT_REQUEST_CALLBACK: Final = "request_callback"  # the "Request a callback" button (issue 5)
+INTENT_REQUEST_CALLBACK: Final = "request_callback"  # the "Request a callback" button
 INTENT_NLU_FALLBACK: Final = "nlu_fallback"
 SMALLTALK_INTENTS: Final = ("greet", "thank", "goodbye", "ask_is_bot")
-# An FAQ intent is this prefix + a topic id of SPEC §2 (``ask_sessions`` -> ``sessions``).
+# An FAQ intent is this prefix + a topic id (``ask_sessions`` -> ``sessions``).
 TOPIC_INTENT_PREFIX: Final = "ask_"
 
 # --- outcomes (the values of ``turn_outcome``) -------------------------------------------
@@ -49,7 +49,13 @@ OUTCOME_FALLBACK: Final = "fallback"
 ANSWER_PREFIX: Final = "answer:"
 ESCALATE_PREFIX: Final = "escalate:"
 SMALLTALK_PREFIX: Final = "smalltalk:"
-CALLBACK_PREFIX: Final = "callback:"  # turns of the callback form (issue 5), e.g. callback:ask_name
+CALLBACK_PREFIX: Final = "callback:"  # turns of the callback form, e.g. callback:ask_name
+
+# --- parse data ----------------------------------------------------------------------------
+# What the guardrail router recorded about a message: matches, the classifier's own intent and
+# ranking, the safety-net threshold, and whether it routed. Read by the actions' re-check, the
+# staff shell and the evaluation.
+PARSE_KEY_GUARDRAIL: Final = "guardrail"
 
 # --- actions -----------------------------------------------------------------------------
 ACTION_ANSWER_TOPIC: Final = "action_answer_topic"
@@ -62,7 +68,8 @@ FORM_CALLBACK: Final = "callback_form"
 # The form asks each slot with action_ask_<slot> (texts from knowledge/messages.yml).
 ACTION_ASK_PREFIX: Final = "action_ask_"
 
-# The topic ids SPEC §2 fixes. More topics are welcome; these must exist and keep their ids.
+# The topic ids the product fixes (docs/product.md). More topics are welcome (one knowledge file
+# and its NLU examples); these must exist and keep their ids.
 REQUIRED_TOPIC_IDS: Final = (
     "what_is", "history", "how_it_works", "ingredients", "benefits", "face_rejuvenation",
     "hair_loss", "cellulite", "fat_reduction", "pigmentation", "acne_and_scars",

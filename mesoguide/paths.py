@@ -1,7 +1,7 @@
 """Where MesoGuide finds its files.
 
-Both servers run from the repository root (the Makefile starts them there); the environment
-variables let a deployment or a test point elsewhere without code changes.
+Paths are relative to the repository (not the working directory); the environment variables let
+a deployment or a test point elsewhere without code changes.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ def knowledge_dir() -> Path:
     return Path(os.environ.get("MESOGUIDE_KNOWLEDGE_DIR", REPO_ROOT / "knowledge"))
 
 
-def guardrail_model_dir() -> Path:
-    """Where the built spaCy guardrail pipeline lives (``MESOGUIDE_GUARDRAIL_MODEL``)."""
-    return Path(os.environ.get("MESOGUIDE_GUARDRAIL_MODEL", REPO_ROOT / "build" / "guardrail_nlp"))
+def nlu_files(data: Path = REPO_ROOT / "data") -> list[Path]:
+    """The NLU training files: ``data/nlu.yml`` (conversation and guardrail intents) and the
+    topic files under ``data/nlu/``, in a stable order."""
+    return [data / "nlu.yml", *sorted((data / "nlu").glob("*.yml"))]

@@ -210,11 +210,6 @@ class Stack:
         if rasa:
             self._spawn("rasa", rasa_server_argv(cfg))
 
-    def log_text(self, name: str) -> str:
-        """What a process wrote so far ('' if nothing)."""
-        path = self.log_path(name)
-        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-
     def _spawn(self, name: str, argv: list[str]) -> None:
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process

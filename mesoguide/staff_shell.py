@@ -37,6 +37,7 @@ from mesoguide.constants import (
     ESCALATE_PREFIX,
     INTENT_INFORM_AREA,
     OUTCOME_FALLBACK,
+    PARSE_KEY_GUARDRAIL,
     SLOT_TREATMENT_AREA,
     SLOT_TURN_OUTCOME,
     SMALLTALK_PREFIX,
@@ -45,7 +46,6 @@ from mesoguide.knowledge import KnowledgeBase, default_knowledge
 from mesoguide.paths import REPO_ROOT
 from mesoguide.stack import Stack, StackConfig, isolated_config
 
-GUARDRAIL_KEY = "guardrail"  # parse-data key written by mesoguide.rasa_components.guardrail_router
 QUIT_WORDS = ("/quit", "/exit")
 
 
@@ -80,7 +80,7 @@ def decision_from_tracker(tracker: dict[str, Any], kb: KnowledgeBase) -> Decisio
     last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
     parse = (events[last_user].get("parse_data") or {}) if last_user >= 0 else {}
     intent = parse.get("intent") or {}
-    guardrail = parse.get(GUARDRAIL_KEY) or {}
+    guardrail = parse.get(PARSE_KEY_GUARDRAIL) or {}
     outcomes = [
         e.get("value") for e in events[last_user + 1:] if e.get("event") == "slot" and e.get("name") == SLOT_TURN_OUTCOME
     ]

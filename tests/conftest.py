@@ -134,7 +134,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator["EscalationStore"]:
+def store(store_url: str) -> Iterator[EscalationStore]:
     from mesoguide.escalations.store import EscalationStore
 
     made = EscalationStore(url=store_url, notify_channels=("webhook",))
@@ -143,7 +143,7 @@ def store(store_url: str) -> Iterator["EscalationStore"]:
 
 
 @pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator["EscalationStore"]:
+def sqlite_store(tmp_path: Path) -> Iterator[EscalationStore]:
     """A temp SQLite store, for tests that need one store but not both databases."""
     from mesoguide.escalations.store import EscalationStore
 
@@ -167,3 +167,15 @@ def _no_escalations_in_the_repository(tmp_path_factory: pytest.TempPathFactory) 
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers that follow from what a test uses, so `make test-fast` can leave the slow kinds
+    out without every file remembering to mark itself: ``e2e`` (under tests/e2e: real servers),
+    ``postgres`` (a throwaway PostgreSQL cluster)."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.e2e)
+        callspec = getattr(item, "callspec", None)
+        if "postgres_url" in getattr(item, "fixturenames", ()) or (callspec and "postgresql" in callspec.params.values()):
+            item.add_marker(pytest.mark.postgres)

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 Status = Literal["open", "contacted", "resolved"]
 STATUSES: tuple[Status, ...] = ("open", "contacted", "resolved")
 REASONS = ("red_flag", "contraindication", "medical_advice", "human")
-CHANNELS = ("webhook", "email")
 
 metadata = sa.MetaData()
 

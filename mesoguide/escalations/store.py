@@ -23,7 +23,7 @@ from mesoguide.escalations import models as m
 from mesoguide.escalations.codes import new_reference, normalize_reference
 from mesoguide.escalations.migrations import migrate
 from mesoguide.escalations.passwords import hash_password, verify_password
-from mesoguide.outcomes import Escalation
+from mesoguide.guardrail.precedence import Escalation
 
 logger = logging.getLogger(__name__)
 
@@ -65,15 +65,13 @@ class EscalationStore:
     Args:
         url: SQLAlchemy database URL.
         notify_channels: Channels to queue a notification for on each new escalation.
-        migrate_schema: Create/upgrade the schema on start (default True).
     """
 
-    def __init__(self, *, url: str, notify_channels: Sequence[str] = (), migrate_schema: bool = True) -> None:
+    def __init__(self, *, url: str, notify_channels: Sequence[str] = ()) -> None:
         self.url = url
         self.engine = make_engine(url)
         self.notify_channels = tuple(notify_channels)
-        if migrate_schema:
-            migrate(self.engine)
+        migrate(self.engine)
 
     def dispose(self) -> None:
         """Closes every pooled connection."""

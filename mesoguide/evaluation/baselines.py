@@ -3,7 +3,7 @@
 * ``tfidf_faq``: a plain FAQ widget. TF-IDF nearest training example; its intent decides the
   outcome; below a similarity floor it falls back. No guardrail.
 * ``rasa_default``: Rasa's own default pipeline (the one ``rasa init`` trains when the config
-  is empty), trained on the same ``data/nlu`` without the guardrail; the intent decides.
+  is empty), trained on the same NLU data without the guardrail; the intent decides.
 * ``keyword_guardrail``: the vocabulary terms as a plain lowercase keyword list (no lemmas,
   no multi-word tolerance, no ``near`` rules) in front of the TF-IDF FAQ.
 
@@ -31,9 +31,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from mesoguide import constants as c
 from mesoguide.evaluation.cases import Case
 from mesoguide.evaluation.runner import CaseResult
+from mesoguide.guardrail.precedence import escalation_for_intent
 from mesoguide.knowledge import KnowledgeBase
-from mesoguide.outcomes import answer_outcome, escalation_for_intent, topic_for_intent
-from mesoguide.paths import REPO_ROOT
+from mesoguide.knowledge.topics import answer_outcome, topic_for_intent
+from mesoguide.paths import REPO_ROOT, nlu_files
 
 Predict = Callable[[str], str]
 TFIDF_FLOOR = 0.3  # cosine similarity under which the FAQ widget says "sorry, I don't know"
@@ -52,10 +53,10 @@ def outcome_of_intent(intent: str | None, topics: Sequence[str]) -> str:
     return c.OUTCOME_FALLBACK
 
 
-def training_examples(data_dir: Path = REPO_ROOT / "data" / "nlu") -> tuple[list[str], list[str]]:
+def training_examples(files: list[Path] | None = None) -> tuple[list[str], list[str]]:
     """(texts, intents) of every training example."""
     texts, intents = [], []
-    for path in sorted(data_dir.glob("*.yml")):
+    for path in files if files is not None else nlu_files():
         for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
             for line in block.get("examples", "").splitlines():
                 if line.startswith("- "):
@@ -101,12 +102,12 @@ def keyword_guardrail(kb: KnowledgeBase) -> Predict:
 
 
 def rasa_default(kb: KnowledgeBase, *, work_dir: Path) -> Predict:
-    """Rasa's default pipeline trained on the same data/nlu (cached by data + config hash)."""
+    """Rasa's default pipeline trained on the same NLU data (cached by data + config hash)."""
     from rasa.core.agent import Agent  # heavy import: only when this baseline runs
 
     config = Path(__import__("rasa").__file__).parent / "engine" / "recipes" / "config_files" / "default_config.yml"
     digest = hashlib.sha256(config.read_bytes())
-    for path in sorted((REPO_ROOT / "data" / "nlu").glob("*.yml")):
+    for path in nlu_files():
         digest.update(path.read_bytes())
     name = f"rasa_default_{digest.hexdigest()[:12]}"
     model = work_dir / f"{name}.tar.gz"
@@ -115,7 +116,7 @@ def rasa_default(kb: KnowledgeBase, *, work_dir: Path) -> Predict:
         print(f"training the rasa_default baseline ({config.name}); cached as {model}", file=sys.stderr)
         subprocess.run(
             [str(Path(sys.executable).with_name("rasa")), "train", "nlu", "--config", str(config),
-             "--nlu", str(REPO_ROOT / "data" / "nlu"), "--out", str(work_dir), "--fixed-model-name", name],
+             "--nlu", str(REPO_ROOT / "data"), "--out", str(work_dir), "--fixed-model-name", name],
             cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL,
         )
     agent = Agent.load(str(model))

@@ -3,7 +3,7 @@
 The held-out corpora say how the trained assistant does on new messages; cross-validation
 says how stable the NLU is on its own training data (k folds, each trained on the rest).
 It runs Rasa's own ``cross_validate`` (what ``rasa test nlu --cross-validation`` calls) on
-``config.yml`` and ``data/nlu`` — fallback classifier and guardrail router included, so a
+``config.yml`` and the NLU data — fallback classifier and guardrail router included, so a
 fold's "intent" is what the rules would see — and caches the numbers in ``build/crossval/``
 by a hash of everything that decides them (config, training data, vocabularies).
 """
@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TypedDict
 
-from mesoguide.paths import REPO_ROOT
+from mesoguide.paths import REPO_ROOT, nlu_files
 
 CACHE_DIR = REPO_ROOT / "build" / "crossval"
 
@@ -41,7 +40,7 @@ class CrossValidation(TypedDict):
 
 
 def _inputs() -> list[Path]:
-    data = sorted((REPO_ROOT / "data" / "nlu").glob("*.yml"))
+    data = nlu_files()
     vocabularies = sorted((REPO_ROOT / "knowledge" / "vocabularies").glob("*.yml"))
     return [REPO_ROOT / "config.yml", *data, *vocabularies]
 
@@ -77,15 +76,11 @@ def cross_validate(folds: int = 3) -> CrossValidation:
     from rasa.shared.nlu.training_data.loading import load_data
 
     print(f"cross-validating the NLU pipeline ({folds} folds, a few minutes); cached as {cache}", file=sys.stderr)
-    data = drop_intents_below_freq(load_data(str(REPO_ROOT / "data" / "nlu")), cutoff=folds)
-    cwd = os.getcwd()
-    os.chdir(REPO_ROOT)  # config.yml names the guardrail pipeline by a path relative to the repository
-    try:
-        intent, _, _ = asyncio.run(
-            rasa_cross_validate(data, folds, str(REPO_ROOT / "config.yml"), str(CACHE_DIR / "rasa_output"), disable_plotting=True)
-        )
-    finally:
-        os.chdir(cwd)
+    # Rasa's loader keeps only the NLU files of data/ (rules and stories are skipped).
+    data = drop_intents_below_freq(load_data(str(REPO_ROOT / "data")), cutoff=folds)
+    intent, _, _ = asyncio.run(
+        rasa_cross_validate(data, folds, str(REPO_ROOT / "config.yml"), str(CACHE_DIR / "rasa_output"), disable_plotting=True)
+    )
     result = CrossValidation(
         folds=folds,
         examples=len(data.intent_examples),

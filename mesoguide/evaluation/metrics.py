@@ -10,6 +10,7 @@ from typing import Any
 
 from mesoguide.constants import ANSWER_PREFIX, ESCALATE_PREFIX, OUTCOME_FALLBACK
 from mesoguide.evaluation.runner import CaseResult
+from mesoguide.stats import percentile
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def _latency(seconds: list[float]) -> dict[str, float] | None:
         return None
 
     def pct(q: float) -> float:
-        return round(seconds[min(len(seconds) - 1, int(q * len(seconds)))] * 1000, 1)
+        return round(percentile(seconds, q) * 1000, 1)
 
     return {"median": round(statistics.median(seconds) * 1000, 1), "p90": pct(0.90), "p95": pct(0.95), "p99": pct(0.99), "max": round(seconds[-1] * 1000, 1)}
 

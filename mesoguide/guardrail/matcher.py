@@ -1,8 +1,7 @@
-"""Read guardrail matches out of a spaCy doc, and match raw text in the action server.
+"""Match a message against the vocabularies: red flags, contraindications, medical advice, areas.
 
-The Rasa component reads the doc that Rasa's ``SpacyNLP`` already made; the action server,
-which has no Rasa NLU pipeline, uses :class:`GuardrailMatcher` on the message text. Both go
-through :func:`matches_in_doc`, so they cannot disagree about what a match is.
+The Rasa component (:mod:`.rasa_router`) and the actions' re-check (:mod:`.action_check`) both
+use :class:`GuardrailMatcher`, so they cannot disagree about what a match is.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from mesoguide.constants import ENTITY_TREATMENT_AREA, GUARDRAIL_ENTITIES
+from mesoguide.guardrail.normalise import Normalised, readings
 from mesoguide.guardrail.pipeline import SPANS_KEY, SpanLabel, build_nlp
 from mesoguide.knowledge import KnowledgeBase
 
@@ -22,7 +22,7 @@ class GuardrailMatch:
     """One vocabulary or area match.
 
     Attributes:
-        entity: ``contraindication``, ``red_flag`` or ``treatment_area``.
+        entity: ``red_flag``, ``contraindication``, ``medical_advice`` or ``treatment_area``.
         value: The vocabulary entry id or area id (``anticoagulant``, ``face``).
         text: The words of the message that matched.
         start: Character offset where the match starts.
@@ -37,22 +37,21 @@ class GuardrailMatch:
 
     @property
     def is_guardrail(self) -> bool:
-        """True for red-flag and contraindication matches (not areas)."""
+        """True for red-flag, contraindication and medical-advice matches (not areas)."""
         return self.entity in GUARDRAIL_ENTITIES
 
 
-def matches_in_doc(doc: Doc, original_text: str | None = None) -> list[GuardrailMatch]:
-    """The matches of a doc, in text order.
+def matches_in_doc(doc: Doc, reading: Normalised, original_text: str) -> list[GuardrailMatch]:
+    """The matches of a doc made from one normalised reading of a message, in text order.
 
     Args:
-        doc: A doc made by the guardrail pipeline (possibly from lowercased text).
-        original_text: The message as the patient wrote it, to report matched words with
-            their own casing when lowercasing kept the offsets.
+        doc: A doc the guardrail pipeline made from ``reading.text``.
+        reading: The normalised reading, which maps offsets back to the message.
+        original_text: The message as the patient wrote it: matches report its own words.
 
     Returns:
         Whole-term matches and paired ``near`` sides, overlaps reduced (see ``_reduce``).
     """
-    text = original_text if original_text is not None and len(original_text) == len(doc.text) else doc.text
     found: list[tuple[str, str, int, int]] = []  # entity, value, token start, token end
     sides: dict[tuple[str, str, int], tuple[list, list]] = {}
     for span in doc.spans.get(SPANS_KEY, []):
@@ -64,16 +63,11 @@ def matches_in_doc(doc: Doc, original_text: str | None = None) -> list[Guardrail
             found.append((label.entity, label.value, span.start, span.end))
     for (entity, value, max_gap), (firsts, seconds) in sides.items():
         found.extend((entity, value, s, e) for s, e in _near_pairs(firsts, seconds, max_gap))
-    return [
-        GuardrailMatch(
-            entity=entity,
-            value=value,
-            text=text[doc[start].idx:doc[end - 1].idx + len(doc[end - 1])],
-            start=doc[start].idx,
-            end=doc[end - 1].idx + len(doc[end - 1]),
-        )
-        for entity, value, start, end in _reduce(found)
-    ]
+    matches = []
+    for entity, value, start, end in _reduce(found):
+        first, last = reading.span(doc[start].idx, doc[end - 1].idx + len(doc[end - 1]))
+        matches.append(GuardrailMatch(entity=entity, value=value, text=original_text[first:last], start=first, end=last))
+    return matches
 
 
 def _near_pairs(firsts: list[tuple[int, int]], seconds: list[tuple[int, int]], max_gap: int) -> list[tuple[int, int]]:
@@ -114,16 +108,27 @@ class GuardrailMatcher:
     def __init__(self, *, nlp: Language) -> None:
         self._nlp = nlp
 
+    @property
+    def nlp(self) -> Language:
+        """The spaCy pipeline (what a trained model stores)."""
+        return self._nlp
+
     @classmethod
     def from_knowledge(cls, kb: KnowledgeBase) -> GuardrailMatcher:
         """Build the pipeline in memory from a knowledge base (about 5 s)."""
         return cls(nlp=build_nlp(kb))
 
     def match(self, text: str) -> list[GuardrailMatch]:
-        """All matches in a message (areas included)."""
-        # Lowercase like Rasa's SpacyNLP(case_sensitive=false): lemma tables are lowercase.
-        return matches_in_doc(self._nlp(text.lower()), original_text=text)
+        """All matches in a message (areas included), read through :mod:`.normalise`.
+
+        A message with digits for letters has more than one reading; their matches are merged.
+        """
+        merged: dict[tuple[str, str, int, int], GuardrailMatch] = {}
+        for reading in readings(text):
+            for match in matches_in_doc(self._nlp(reading.text), reading, text):
+                merged.setdefault((match.entity, match.value, match.start, match.end), match)
+        return sorted(merged.values(), key=lambda m: (m.start, m.entity))
 
     def guardrail_matches(self, text: str) -> list[GuardrailMatch]:
-        """Only the red-flag and contraindication matches of a message."""
+        """Only the red-flag, contraindication and medical-advice matches of a message."""
         return [m for m in self.match(text) if m.is_guardrail]

@@ -6,16 +6,13 @@ ruler because ``doc.ents`` cannot overlap: "spreading swelling after my filler" 
 the red flag and the contraindication, or precedence would depend on span lengths.
 
 Matching is on lemmas of the lowercased text, so "Blood-Thinners" matches the term
-"blood thinner". The same pipeline serves Rasa (``SpacyNLP`` with ``case_sensitive: false``,
-which lowercases) and the action server (:class:`mesoguide.guardrail.matcher.GuardrailMatcher`,
-which lowercases too).
-
-Run ``python -m mesoguide.guardrail.pipeline`` to (re)build ``build/guardrail_nlp``.
+"blood thinner". The same pipeline serves the Rasa component (built at training time and stored
+inside the model, :mod:`.rasa_router`) and the action server's re-check (built from
+``knowledge/`` at start-up), both through :class:`.matcher.GuardrailMatcher`.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +22,13 @@ from spacy.language import Language
 
 from mesoguide.constants import ENTITY_TREATMENT_AREA
 from mesoguide.errors import GuardrailPipelineError, KnowledgeError
-from mesoguide.knowledge import KnowledgeBase, load_knowledge
+from mesoguide.knowledge import KnowledgeBase
 from mesoguide.knowledge.loader import AGE_SLOT
-from mesoguide.paths import guardrail_model_dir, knowledge_dir
+from mesoguide.paths import knowledge_dir
 
 SPANS_KEY = "guardrail"
+#: Changes whenever the way patterns are built changes, so Rasa rebuilds a stored pipeline.
+PIPELINE_FORMAT = "span-ruler-lemmas-v2"
 
 
 @dataclass(frozen=True)
@@ -160,34 +159,26 @@ def _alternatives(nlp: Language, phrases: Iterable[str]) -> list[list[dict]]:
     return sequences
 
 
-def build_to_disk(*, knowledge: Path, output: Path) -> Path:
-    """Build the pipeline from a knowledge directory and save it where ``SpacyNLP`` loads it.
+def vocabulary_files(knowledge: Path) -> list[Path]:
+    """The files the pipeline is built from: the vocabularies and the treatment areas, sorted."""
+    return sorted((knowledge / "vocabularies").glob("*.yml")) + [knowledge / "areas.yml"]
 
-    Args:
-        knowledge: The ``knowledge/`` directory.
-        output: The directory to write (replaced if present).
 
-    Returns:
-        The output directory.
+def load_nlp(directory: Path) -> Language:
+    """A pipeline saved with ``nlp.to_disk`` (inside a trained model).
+
+    Raises:
+        GuardrailPipelineError: The directory holds no pipeline, or one another spaCy made.
     """
-    nlp = build_nlp(load_knowledge(knowledge))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    nlp.to_disk(output)
-    return output
-
-
-def main(argv: Iterable[str] = ()) -> int:
-    """CLI: ``python -m mesoguide.guardrail.pipeline [OUTPUT_DIR]``."""
-    args = list(argv)
-    output = Path(args[0]) if args else guardrail_model_dir()
     try:
-        build_to_disk(knowledge=knowledge_dir(), output=output)
-    except (KnowledgeError, GuardrailPipelineError) as exc:
-        print(f"guardrail pipeline not built: {exc}", file=sys.stderr)
-        return 1
-    print(f"guardrail pipeline built: {output}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+        nlp = spacy.load(directory)
+    except (OSError, ValueError) as exc:
+        raise GuardrailPipelineError(
+            f"the model's guardrail pipeline in {directory} cannot be loaded ({exc}); retrain with `make train`"
+        ) from None
+    if not spacy.util.is_compatible_version(spacy.about.__version__, nlp.meta.get("spacy_version", "")):
+        raise GuardrailPipelineError(
+            f"the model's guardrail pipeline was built for spaCy {nlp.meta.get('spacy_version')}, "
+            f"this is {spacy.about.__version__}; retrain with `make train`"
+        )
+    return nlp

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from mesoguide.knowledge import KnowledgeBase
 from mesoguide.client import LiveAssistant
+from mesoguide.knowledge import KnowledgeBase
 
 pytestmark = pytest.mark.e2e
 

@@ -23,7 +23,7 @@ from mesoguide.constants import ANSWER_PREFIX, ESCALATE_PREFIX
 from mesoguide.evaluation.cases import Case, load_case_files
 from mesoguide.evaluation.metrics import compute, scored_turns
 from mesoguide.evaluation.runner import CaseResult, run_cases
-from mesoguide.outcomes import Escalation
+from mesoguide.guardrail.precedence import Escalation
 from mesoguide.paths import REPO_ROOT
 from tests.conftest import CASE_SETS
 

@@ -154,6 +154,7 @@ def test_an_expired_session_is_sent_back_to_login(dashboard: Dashboard) -> None:
     assert (status, headers.get("location")) == (302, "/login")
 
 
+@pytest.mark.browser
 def test_browser_logs_in_and_changes_a_status(dashboard: Dashboard) -> None:
     from playwright.sync_api import sync_playwright
 

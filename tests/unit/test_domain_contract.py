@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 
 from mesoguide import constants as c
+from mesoguide.guardrail.precedence import PRECEDENCE
 from mesoguide.knowledge import KnowledgeBase
-from mesoguide.outcomes import PRECEDENCE
 from mesoguide.paths import REPO_ROOT
 from tests.conftest import nlu_examples
 

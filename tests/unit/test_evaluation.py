@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import pytest
 
 from mesoguide.errors import CaseFileError
 from mesoguide.evaluation.cases import Case, Turn, load_case_files
-from mesoguide.evaluation.metrics import compute
+from mesoguide.evaluation.metrics import compute, scored_turns
 from mesoguide.evaluation.report import write_report
-from mesoguide.evaluation.metrics import scored_turns
 from mesoguide.evaluation.runner import CaseResult
 
 

@@ -1,13 +1,24 @@
-"""The Rasa component: matches become entities, and escalations win the intent."""
+"""The Rasa component: matches become entities, escalations win the intent, the model carries it."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from mesoguide import constants as c
+from mesoguide.errors import ComponentConfigError
 from mesoguide.guardrail.matcher import GuardrailMatcher
-from mesoguide.rasa_components.guardrail_router import GUARDRAIL_KEY, GuardrailRouter
+from mesoguide.guardrail.rasa_router import GuardrailRouter
+from mesoguide.paths import REPO_ROOT
+
+GUARDRAIL_KEY = c.PARSE_KEY_GUARDRAIL
 
 
 def route(matcher: GuardrailMatcher, text: str, intent: str, ranking: list[tuple[str, float]]) -> Message:
@@ -18,7 +29,7 @@ def route(matcher: GuardrailMatcher, text: str, intent: str, ranking: list[tuple
             "intent_ranking": [{"name": n, "confidence": p} for n, p in ranking],
         }
     )
-    GuardrailRouter()._route(message, matcher.match(text))
+    GuardrailRouter(matcher=matcher)._route(message, matcher.match(text))
     return message
 
 
@@ -52,6 +63,46 @@ def test_matches_become_entities_with_vocabulary_ids(matcher: GuardrailMatcher) 
     assert entities == {("treatment_area", "scalp", "hair"), ("contraindication", "anticoagulant", "Xarelto")}
 
 
-def test_escalation_share_is_validated() -> None:
-    with pytest.raises(ValueError, match="escalation_share"):
-        GuardrailRouter(escalation_share=0.0)
+def test_escalation_share_is_validated(matcher: GuardrailMatcher) -> None:
+    with pytest.raises(ComponentConfigError, match="escalation_share"):
+        GuardrailRouter(matcher=matcher, escalation_share=0.0)
+
+
+def test_the_route_records_what_the_actions_re_check(matcher: GuardrailMatcher) -> None:
+    message = route(matcher, "hmm what now", "ask_pain", [("ask_pain", 0.8), (c.INTENT_RED_FLAG, 0.13)])
+    recorded = message.get(GUARDRAIL_KEY)
+    assert recorded["ranking"] == [["ask_pain", 0.8], [c.INTENT_RED_FLAG, 0.13]]
+    assert recorded["escalation_share"] == 0.12
+
+
+def _context() -> ExecutionContext:
+    return ExecutionContext(GraphSchema({}), "test")
+
+
+def test_training_stores_the_pipeline_inside_the_model(tmp_path: Path) -> None:
+    """Trained once, the component loads from the model alone: knowledge/ may be gone."""
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(REPO_ROOT / "knowledge", knowledge)
+    (tmp_path / "model").mkdir()
+    storage, resource = LocalModelStorage(tmp_path / "model"), Resource("router")
+    config = {**GuardrailRouter.get_default_config(), "knowledge": str(knowledge)}
+    GuardrailRouter.create(config, storage, resource, _context()).train(TrainingData())
+    shutil.rmtree(knowledge)
+
+    loaded = GuardrailRouter.load(config, storage, resource, _context())
+    [message] = loaded.process([Message(data={"text": "I take Xarelto", "intent": {"name": "ask_pain", "confidence": 0.9}})])
+    assert message.get("intent")["name"] == c.INTENT_CONTRAINDICATION
+
+
+def test_a_vocabulary_edit_changes_the_fingerprint(tmp_path: Path) -> None:
+    """Rasa's cache keys the stored pipeline by the vocabularies' content, not their path."""
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(REPO_ROOT / "knowledge", knowledge)
+    config = {"knowledge": str(knowledge)}
+    before = GuardrailRouter.fingerprint_addon(config)
+    assert GuardrailRouter.fingerprint_addon(config) == before
+    (knowledge / "topics" / "pain.yml").write_text("# a topic edit does not touch the guardrail\n", encoding="utf-8")
+    assert GuardrailRouter.fingerprint_addon(config) == before
+    vocabulary = knowledge / "vocabularies" / "red_flags.yml"
+    vocabulary.write_text(vocabulary.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert GuardrailRouter.fingerprint_addon(config) != before

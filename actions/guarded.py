@@ -1,0 +1,40 @@
+"""The base of every action that would answer: the escalation is decided again first.
+
+Answering, the fallback and smalltalk all open the same way: if the latest message calls for an
+escalation (:func:`mesoguide.guardrail.action_check.escalation_of_latest`), the patient gets the
+escalation, whatever the dialogue predicted. Subclasses write only what they do otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.dependencies import Injected
+from actions.escalate import escalate
+from mesoguide.guardrail.action_check import escalation_of_latest
+
+
+class GuardedAction(Injected):
+    """Escalates when the latest message calls for it, else runs :meth:`answer`.
+
+    A mixin, not an ``Action``, so rasa_sdk does not try to register it: subclasses list
+    ``Action`` after it (``class ActionAnswerTopic(GuardedAction, Action)``).
+    """
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The escalation if the message calls for one, else the action's own reply."""
+        escalation, matches = escalation_of_latest(tracker, self._matcher)
+        if escalation is not None:
+            return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store)
+        return await self.answer(dispatcher, tracker, domain)
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The action's reply to a message that may be answered."""
+        raise NotImplementedError(f"{type(self).__name__} must define answer()")

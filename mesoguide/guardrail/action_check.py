@@ -1,0 +1,47 @@
+"""Defence in depth: the actions decide the latest message's escalation again.
+
+The Rasa component already routes guardrail matches to ``action_escalate``. Actions that would
+answer, and the callback form while it collects details, decide once more with the action
+server's own matcher on the raw text and the same :func:`.precedence.decide`, so a configuration
+slip (a missing rule, a stale model, a crafted button payload) can never answer a message that
+names a red flag, a contraindication or a request for personal advice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from mesoguide.constants import PARSE_KEY_GUARDRAIL
+from mesoguide.guardrail.matcher import GuardrailMatch, GuardrailMatcher
+from mesoguide.guardrail.precedence import DEFAULT_ESCALATION_SHARE, Escalation, Evidence, decide
+
+
+def escalation_of_latest(
+    tracker: Tracker, matcher: GuardrailMatcher, *, in_form: bool = False
+) -> tuple[Escalation | None, list[GuardrailMatch]]:
+    """The escalation the latest message calls for, and the guardrail matches found in it.
+
+    The evidence is what the Rasa component recorded (the classifier's own intent and ranking)
+    plus the entities Rasa extracted and a fresh match of the text.
+
+    Args:
+        tracker: The conversation.
+        matcher: The action server's matcher, built from ``knowledge/``.
+        in_form: True while the callback form asks for a detail (see :func:`.precedence.decide`).
+    """
+    latest: dict[str, Any] = tracker.latest_message or {}
+    matches = matcher.guardrail_matches(str(latest.get("text") or ""))
+    recorded = latest.get(PARSE_KEY_GUARDRAIL)
+    recorded = recorded if isinstance(recorded, dict) else {}
+    # A button payload ("/ask_pain") skips the NLU pipeline: its intent is all there is.
+    intent = (latest.get("intent") or {}).get("name")
+    evidence = Evidence(
+        predicted_intent=recorded.get("predicted_intent", intent),
+        ranking=[(str(name), float(conf)) for name, conf in recorded.get("ranking") or []],
+        entity_types=[str(e.get("entity", "")) for e in latest.get("entities") or []] + [m.entity for m in matches],
+        routed_intent=intent,
+    )
+    share = float(recorded.get("escalation_share") or DEFAULT_ESCALATION_SHARE)
+    return decide(evidence, escalation_share=share, in_form=in_form), matches
