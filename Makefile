@@ -56,7 +56,8 @@ $(INSTALLED_TEST): $(INSTALLED)
 # `make constraints UPGRADE=1` moves every pin to the newest allowed.
 constraints:
 	@test -x build/tools/bin/pip-compile || { $(PYTHON310) -m venv build/tools && build/tools/bin/pip install --quiet pip-tools==7.6.2; }
-	build/tools/bin/pip-compile --quiet --strip-extras --extra test --extra dev $(if $(UPGRADE),--upgrade) \
+	build/tools/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+	  --extra test --extra dev $(if $(UPGRADE),--upgrade) \
 	  --output-file constraints.txt pyproject.toml
 
 # The chat widget's browser dependencies (socket.io-client), from the committed lock file into

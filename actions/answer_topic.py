@@ -39,7 +39,7 @@ class ActionAnswerTopic(GuardedAction, Action):
         topic_id = topic_for_intent(intent, self._kb.topics)
         if topic_id is None and intent == c.INTENT_INFORM_AREA:
             topic_id = tracker.get_slot(c.SLOT_CURRENT_TOPIC)
-        if topic_id not in self._kb.topics:
+        if topic_id is None or topic_id not in self._kb.topics:
             return self._ask_which_topic(dispatcher, area)
 
         topic = self._kb.topics[topic_id]
@@ -49,7 +49,7 @@ class ActionAnswerTopic(GuardedAction, Action):
 
     def _ask_which_topic(self, dispatcher: CollectingDispatcher, area: str | None) -> list[dict[str, Any]]:
         """A bare area with no topic to carry over: ask what they want to know."""
-        label = self._kb.areas[area].label.lower() if area in self._kb.areas else "treatment area"
+        label = self._kb.areas[area].label.lower() if area is not None and area in self._kb.areas else "treatment area"
         text = self._kb.messages.area_prompt.replace("{area}", label)
         dispatcher.utter_message(text=self._kb.render(text), buttons=topic_buttons(self._kb, AREA_FOLLOW_UP_TOPICS))
         return [outcome(c.OUTCOME_FALLBACK)]

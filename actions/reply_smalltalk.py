@@ -27,7 +27,7 @@ class ActionReplySmalltalk(GuardedAction, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         intent = latest_intent(tracker)
-        if intent not in self._kb.messages.smalltalk:
+        if intent is None or intent not in self._kb.messages.smalltalk:
             return await ActionOfferHelp(knowledge=self._kb, matcher=self._matcher, store=self._store).answer(dispatcher, tracker, domain)
         dispatcher.utter_message(text=self._kb.render(self._kb.messages.smalltalk[intent]))
         return [outcome(c.SMALLTALK_PREFIX + intent)]

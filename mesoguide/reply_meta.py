@@ -9,7 +9,7 @@ writes it and the surfaces that read it cannot drift.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 #: Key of the custom payload in a bot message (``message["custom"][CUSTOM_KEY]``).
 CUSTOM_KEY = "mesoguide"
@@ -32,5 +32,5 @@ def meta_of(message: dict[str, Any]) -> ReplyMeta | None:
     """The reply meta in a bot message as a channel delivers it, or None if it has none."""
     custom = message.get("custom")
     if isinstance(custom, dict) and isinstance(custom.get(CUSTOM_KEY), dict):
-        return custom[CUSTOM_KEY]  # type: ignore[return-value]
+        return cast(ReplyMeta, custom[CUSTOM_KEY])
     return None

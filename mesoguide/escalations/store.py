@@ -7,6 +7,7 @@ notification is attempted and a queued notification cannot outlive a failed writ
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import hashlib
 import json
@@ -301,7 +302,7 @@ class EscalationStore:
 
     # --- outbox ----------------------------------------------------------------------------
 
-    def due_notifications(self, *, now: dt.datetime | None = None, limit: int = 20) -> list[m.OutboxItem]:
+    def due_notifications(self, *, now: dt.datetime | None = None, limit: int = 20) -> builtins.list[m.OutboxItem]:
         """Undelivered notifications whose next attempt is due, oldest first."""
         now = now or m.utcnow()
         with self.engine.connect() as conn:
@@ -332,7 +333,7 @@ class EscalationStore:
                 )
             )
 
-    def outbox_items(self, escalation_id: int | None = None) -> list[m.OutboxItem]:
+    def outbox_items(self, escalation_id: int | None = None) -> builtins.list[m.OutboxItem]:  # `list` is a method here
         """Every outbox row (optionally of one escalation), for status displays and tests."""
         query = sa.select(m.outbox).order_by(m.outbox.c.id)
         if escalation_id is not None:

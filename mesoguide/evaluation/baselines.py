@@ -21,7 +21,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ Predict = Callable[[str], str]
 TFIDF_FLOOR = 0.3  # cosine similarity under which the FAQ widget says "sorry, I don't know"
 
 
-def outcome_of_intent(intent: str | None, topics: Sequence[str]) -> str:
+def outcome_of_intent(intent: str | None, topics: Iterable[str]) -> str:
     """The outcome the assistant's rules give an intent (no guardrail, no re-check)."""
     escalation = escalation_for_intent(intent)
     if escalation is not None:
@@ -105,7 +105,9 @@ def rasa_default(kb: KnowledgeBase, *, work_dir: Path) -> Predict:
     """Rasa's default pipeline trained on the same NLU data (cached by data + config hash)."""
     from rasa.core.agent import Agent  # heavy import: only when this baseline runs
 
-    config = Path(__import__("rasa").__file__).parent / "engine" / "recipes" / "config_files" / "default_config.yml"
+    import rasa
+
+    config = Path(rasa.__file__).parent / "engine" / "recipes" / "config_files" / "default_config.yml"
     digest = hashlib.sha256(config.read_bytes())
     for path in nlu_files():
         digest.update(path.read_bytes())

@@ -86,6 +86,7 @@ def _case(path: Path, index: int, raw: Any) -> Case:
         raise CaseFileError(path, "give exactly one of 'text' (one message) or 'turns' (a conversation)", case=label)
     label = f"#{index} ({_preview(raw)})"
     expect = _expect(path, label, raw.get("expect"), "expect", required="text" in raw)
+    turns: tuple[Turn, ...]
     if "text" in raw:
         turns = (Turn(_text(path, label, raw["text"], "text"), expect),)
     else:

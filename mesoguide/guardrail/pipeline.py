@@ -19,6 +19,7 @@ from pathlib import Path
 
 import spacy
 from spacy.language import Language
+from spacy.pipeline import SpanRuler
 
 from mesoguide.constants import ENTITY_TREATMENT_AREA
 from mesoguide.errors import GuardrailPipelineError, KnowledgeError
@@ -85,7 +86,7 @@ def build_nlp(kb: KnowledgeBase) -> Language:
     """
     nlp = make_base_nlp()
     patterns = list(_patterns(nlp, kb))
-    ruler = nlp.add_pipe(
+    ruler: SpanRuler = nlp.add_pipe(  # type: ignore[assignment]  # add_pipe is typed as returning any Pipe
         "span_ruler",
         config={"spans_key": SPANS_KEY, "spans_filter": None, "annotate_ents": False, "validate": True},
     )
