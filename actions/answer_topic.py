@@ -1,8 +1,11 @@
 """``action_answer_topic``: the curated answer of a topic, for the patient's area if known.
 
-The topic comes from the FAQ intent (``ask_sessions``) or, for a follow-up that only names an
-area ("and for the face?"), from the topic answered last. Before answering, the message is
-checked again for anything that must be escalated (:class:`actions.guarded.GuardedAction`).
+The topic comes from the FAQ intent (``ask_sessions``) or, for a follow-up that only names an area
+("hair" after the sessions answer, "and for the face?"), from the topic answered last; a first
+message that only names an area gets the topic the classifier saw in it ("hair" -> hair loss).
+When a follow-up names an area the topic has no separate answer for, one sentence says so before
+the general answer. Before answering, the message is checked again for anything that must be
+escalated (:class:`actions.guarded.GuardedAction`).
 """
 
 from __future__ import annotations
@@ -13,13 +16,26 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.conversation_context import ConversationContext, read_context
 from actions.guarded import GuardedAction
-from actions.replies import latest_intent, outcome, topic_buttons
+from actions.replies import outcome, topic_buttons
 from mesoguide import constants as c
+from mesoguide.knowledge import KnowledgeBase
 from mesoguide.knowledge.topics import answer_outcome, topic_for_intent
 
 # Offered when the patient names an area but we do not know which topic they mean.
 AREA_FOLLOW_UP_TOPICS = ("sessions", "results_timing", "downtime", "side_effects")
+
+
+def topic_to_answer(context: ConversationContext, kb: KnowledgeBase) -> tuple[str | None, bool]:
+    """The topic the latest message asks about, and whether it was carried over from the last
+    answer (a follow-up that only named an area)."""
+    topic_id = topic_for_intent(context.intent, kb.topics)
+    carried = False
+    if topic_id is None and context.intent == c.INTENT_INFORM_AREA:
+        carried = context.current_topic in kb.topics
+        topic_id = context.current_topic if carried else topic_for_intent(context.predicted_intent, kb.topics)
+    return (topic_id if topic_id in kb.topics else None), carried
 
 
 class ActionAnswerTopic(GuardedAction, Action):
@@ -34,16 +50,18 @@ class ActionAnswerTopic(GuardedAction, Action):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        area = tracker.get_slot(c.SLOT_TREATMENT_AREA)
-        intent = latest_intent(tracker)
-        topic_id = topic_for_intent(intent, self._kb.topics)
-        if topic_id is None and intent == c.INTENT_INFORM_AREA:
-            topic_id = tracker.get_slot(c.SLOT_CURRENT_TOPIC)
-        if topic_id is None or topic_id not in self._kb.topics:
-            return self._ask_which_topic(dispatcher, area)
+        context = read_context(tracker, self._matcher)
+        topic_id, carried = topic_to_answer(context, self._kb)
+        if topic_id is None:
+            return self._ask_which_topic(dispatcher, context.area)
 
         topic = self._kb.topics[topic_id]
-        text, _ = topic.text_for(area)
+        text, used_area = topic.text_for(context.area)
+        named = context.area_named_now
+        if carried and named is not None and used_area != named and named in self._kb.areas:
+            # "and for cellulite?" after the downtime answer: say this answer is not cellulite's.
+            label = self._kb.areas[named].label.lower()
+            text = self._kb.messages.area_not_covered.replace("{area}", label) + " " + text
         dispatcher.utter_message(text=self._kb.render(text), buttons=topic_buttons(self._kb, topic.related))
         return [outcome(answer_outcome(topic.id)), SlotSet(c.SLOT_CURRENT_TOPIC, topic.id)]
 

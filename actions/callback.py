@@ -223,6 +223,8 @@ class ActionSubmitCallback(Injected, Action):
             # The form ended because the answer called for an escalation: a red flag typed
             # into the form gets the urgent message now, before anything else.
             return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store) + clear
+        # The form is over: the callback offer that may have started it is answered.
+        clear.append(SlotSet(c.SLOT_AWAITING, None))
         slots = {s: tracker.get_slot(s) for s in c.CALLBACK_SLOTS}
         if not all(slots.values()):
             dispatcher.utter_message(text=self._kb.render(self._kb.messages.callback["cancelled"]))

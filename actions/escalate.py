@@ -21,6 +21,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.conversation_context import read_context
 from actions.dependencies import Injected, resolve_store
 from actions.replies import latest_intent, outcome
 from mesoguide import constants as c
@@ -76,7 +77,8 @@ def escalate(
     else:
         text += "\n\n" + kb.render(kb.messages.reference_unavailable)
     buttons: list[dict[str, str]] = []
-    if offer_callback and not urgent:
+    offered = offer_callback and not urgent
+    if offered:
         # Red flags get nothing after the urgent message: no offer that could delay a call.
         text = f"{text}\n\n{kb.render(kb.messages.callback_offer)}"
         buttons = [{"title": kb.messages.callback_button, "payload": f"/{c.INTENT_REQUEST_CALLBACK}"}]
@@ -85,7 +87,13 @@ def escalate(
     logger.warning(
         "escalation %s %s (terms: %s)", escalation.outcome, reference or "NOT STORED", ", ".join(new["terms"]) or "-"
     )
-    events: list[dict[str, Any]] = [outcome(escalation.outcome), SlotSet(c.SLOT_ESCALATION_REFERENCE, reference)]
+    events: list[dict[str, Any]] = [
+        outcome(escalation.outcome),
+        SlotSet(c.SLOT_ESCALATION_REFERENCE, reference),
+        # A bare "yes" to the offer starts the callback form (data/rules.yml); anything else
+        # the offer had nothing to do with.
+        SlotSet(c.SLOT_AWAITING, c.AWAITING_CALLBACK_OFFER if offered else None),
+    ]
     if stop_form and tracker.active_loop.get("name") == c.FORM_CALLBACK:
         # A question typed into the callback form was escalated: the form stops here (a red
         # flag must never wait behind a form) and forgets what was typed into it; the
@@ -140,6 +148,12 @@ class ActionEscalate(Injected, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         escalation, matches = escalation_of_latest(tracker, self._matcher)
+        if escalation is None and not read_context(tracker, self._matcher).has_content:
+            # "yes", "ok", "?" never become an empty record in the clinic's queue.
+            from actions.offer_help import ActionOfferHelp  # offer_help imports this module
+
+            helper = ActionOfferHelp(knowledge=self._kb, matcher=self._matcher, store=self._store)
+            return await helper.run(dispatcher, tracker, domain)
         if escalation is None:
             # Routed here by a rule or a fallback policy without a reason we can name: a person
             # is still the safe destination.

@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.dependencies import Injected
 from actions.escalate import escalate
+from mesoguide import constants as c
 from mesoguide.guardrail.action_check import escalation_of_latest
 
 
@@ -31,7 +33,11 @@ class GuardedAction(Injected):
         escalation, matches = escalation_of_latest(tracker, self._matcher)
         if escalation is not None:
             return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store)
-        return await self.answer(dispatcher, tracker, domain)
+        events = await self.answer(dispatcher, tracker, domain)
+        # Whatever the last reply offered is answered or passed over by now.
+        if not any(e.get("event") == "slot" and e.get("name") == c.SLOT_AWAITING for e in events):
+            events.append(SlotSet(c.SLOT_AWAITING, None))
+        return events
 
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -1,4 +1,8 @@
-"""``action_offer_help``: the fallback. Says what the assistant can do and how to reach people."""
+"""``action_offer_help``: the fallback. Says what the assistant can do and how to reach people.
+
+A message with no content of its own ("yes" with nothing offered, "ok", "?", an emoji) gets a
+shorter prompt with the same topic buttons: the patient has not asked anything yet.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.conversation_context import read_context
 from actions.guarded import GuardedAction
 from actions.replies import outcome, topic_buttons
 from mesoguide import constants as c
@@ -29,5 +34,7 @@ class ActionOfferHelp(GuardedAction, Action):
     ) -> list[dict[str, Any]]:
         buttons = topic_buttons(self._kb, HELP_TOPICS)
         buttons.append({"title": "Talk to the clinic", "payload": f"/{c.INTENT_HUMAN}"})
-        dispatcher.utter_message(text=self._kb.render(self._kb.messages.fallback), buttons=buttons)
+        context = read_context(tracker, self._matcher)
+        text = self._kb.messages.fallback if context.has_content else self._kb.messages.topic_prompt
+        dispatcher.utter_message(text=self._kb.render(text), buttons=buttons)
         return [outcome(c.OUTCOME_FALLBACK)]

@@ -13,6 +13,10 @@ from typing import Final
 SLOT_TURN_OUTCOME: Final = "turn_outcome"  # the audit contract (docs/product.md)
 SLOT_TREATMENT_AREA: Final = "treatment_area"  # carried over between questions
 SLOT_CURRENT_TOPIC: Final = "current_topic"  # last answered topic, for "and for the face?"
+# What the last reply asked for, so the next short message is read as its answer. An area on its
+# own ("hair", "and for the face?") needs no entry here: it always follows the current topic.
+SLOT_AWAITING: Final = "awaiting"
+AWAITING_CALLBACK_OFFER: Final = "callback_offer"  # "Request a callback"? -> a bare yes starts the form
 SLOT_ESCALATION_REFERENCE: Final = "escalation_reference"  # code of the stored escalation
 SLOT_REQUESTED: Final = "requested_slot"  # Rasa's own: the slot a form asks for
 # The callback form's slots, in the order it asks (consent first: nothing is collected before).
@@ -39,6 +43,7 @@ INTENT_HUMAN: Final = "request_human"
 INTENT_INFORM_AREA: Final = "inform_area"
 INTENT_OUT_OF_SCOPE: Final = "out_of_scope"
 INTENT_REQUEST_CALLBACK: Final = "request_callback"  # the "Request a callback" button
+INTENT_AFFIRM: Final = "affirm"  # a bare "yes" / "ok": agrees to whatever the last reply offered
 INTENT_NLU_FALLBACK: Final = "nlu_fallback"
 SMALLTALK_INTENTS: Final = ("greet", "thank", "goodbye", "ask_is_bot")
 # An FAQ intent is this prefix + a topic id (``ask_sessions`` -> ``sessions``).
@@ -56,6 +61,9 @@ CALLBACK_PREFIX: Final = "callback:"  # turns of the callback form, e.g. callbac
 # ranking, the safety-net threshold, and whether it routed. Read by the actions' re-check, the
 # staff shell and the evaluation.
 PARSE_KEY_GUARDRAIL: Final = "guardrail"
+# The n-gram SVM's best intent for each sentence of a story of several sentences, as
+# [intent, confidence] pairs: a red flag in the middle of a long message is judged on its own.
+PARSE_KEY_SENTENCE_INTENTS: Final = "sentence_intents"
 
 # --- actions -----------------------------------------------------------------------------
 ACTION_ANSWER_TOPIC: Final = "action_answer_topic"

@@ -103,9 +103,8 @@ def keyword_guardrail(kb: KnowledgeBase) -> Predict:
 
 def rasa_default(kb: KnowledgeBase, *, work_dir: Path) -> Predict:
     """Rasa's default pipeline trained on the same NLU data (cached by data + config hash)."""
-    from rasa.core.agent import Agent  # heavy import: only when this baseline runs
-
     import rasa
+    from rasa.core.agent import Agent  # heavy import: only when this baseline runs
 
     config = Path(rasa.__file__).parent / "engine" / "recipes" / "config_files" / "default_config.yml"
     digest = hashlib.sha256(config.read_bytes())

@@ -27,7 +27,10 @@ import yaml
 
 from mesoguide.errors import CaseFileError
 
-_OUTCOME = re.compile(r"^(answer:[a-z0-9_]+|escalate:(red_flag|contraindication|medical_advice|human)|fallback|smalltalk:[a-z_]+)$")
+_OUTCOME = re.compile(
+    r"^(answer:[a-z0-9_]+|escalate:(red_flag|contraindication|medical_advice|human)|fallback|smalltalk:[a-z_]+"
+    r"|callback:[a-z_]+|unavailable|handoff)$"
+)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from mesoguide.constants import PARSE_KEY_GUARDRAIL
+from mesoguide.constants import PARSE_KEY_GUARDRAIL, PARSE_KEY_SENTENCE_INTENTS
+from mesoguide.guardrail.content import has_content
 from mesoguide.guardrail.matcher import GuardrailMatch, GuardrailMatcher
 from mesoguide.guardrail.precedence import DEFAULT_ESCALATION_SHARE, Escalation, Evidence, decide
 
@@ -32,7 +33,9 @@ def escalation_of_latest(
         in_form: True while the callback form asks for a detail (see :func:`.precedence.decide`).
     """
     latest: dict[str, Any] = tracker.latest_message or {}
-    matches = matcher.guardrail_matches(str(latest.get("text") or ""))
+    text = str(latest.get("text") or "")
+    found = matcher.match(text)
+    matches = [m for m in found if m.is_guardrail]
     recorded = latest.get(PARSE_KEY_GUARDRAIL)
     recorded = recorded if isinstance(recorded, dict) else {}
     # A button payload ("/ask_pain") skips the NLU pipeline: its intent is all there is.
@@ -42,6 +45,8 @@ def escalation_of_latest(
         ranking=[(str(name), float(conf)) for name, conf in recorded.get("ranking") or []],
         entity_types=[str(e.get("entity", "")) for e in latest.get("entities") or []] + [m.entity for m in matches],
         routed_intent=intent,
+        has_content=has_content(text, found),
+        sentence_intents=[(str(n), float(p)) for n, p in latest.get(PARSE_KEY_SENTENCE_INTENTS) or []],
     )
     share = float(recorded.get("escalation_share") or DEFAULT_ESCALATION_SHARE)
     return decide(evidence, escalation_share=share, in_form=in_form), matches

@@ -14,6 +14,7 @@ from spacy.tokens import Doc
 from mesoguide.constants import ENTITY_TREATMENT_AREA, GUARDRAIL_ENTITIES
 from mesoguide.guardrail.normalise import Normalised, readings
 from mesoguide.guardrail.pipeline import SPANS_KEY, SpanLabel, build_nlp
+from mesoguide.guardrail.spelling import PIPE_NAME, SpellingCorrector
 from mesoguide.knowledge import KnowledgeBase
 
 
@@ -107,6 +108,9 @@ class GuardrailMatcher:
 
     def __init__(self, *, nlp: Language) -> None:
         self._nlp = nlp
+        # Pipelines saved before the corrector existed have none: they match exact spellings.
+        corrector = nlp.get_pipe(PIPE_NAME) if PIPE_NAME in nlp.pipe_names else None
+        self._correct = corrector.correct if isinstance(corrector, SpellingCorrector) else None
 
     @property
     def nlp(self) -> Language:
@@ -124,7 +128,7 @@ class GuardrailMatcher:
         A message with digits for letters has more than one reading; their matches are merged.
         """
         merged: dict[tuple[str, str, int, int], GuardrailMatch] = {}
-        for reading in readings(text):
+        for reading in readings(text, correct=self._correct):
             for match in matches_in_doc(self._nlp(reading.text), reading, text):
                 merged.setdefault((match.entity, match.value, match.start, match.end), match)
         return sorted(merged.values(), key=lambda m: (m.start, m.entity))

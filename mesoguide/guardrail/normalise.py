@@ -14,7 +14,9 @@ normalised copy of the message:
    its Latin twin (a word wholly in Cyrillic or Greek is left alone: it is another language);
 4. in a word that mixes letters and digits, digits and ``@``/``$`` used as letters become letters
    ("pr3gn4nt" -> "pregnant"); a number with a unit or an ordinal ("5ml", "3rd", "10am") is not a
-   disguise and stays. ``1`` may stand for "i" or "l", so such a word yields two readings.
+   disguise and stays. ``1`` may stand for "i" or "l", so such a word yields two readings;
+5. with a spelling corrector, a misspelled medicine or condition name reads as the vocabulary word
+   it stands for ("anticoagulents"), in one more reading (:mod:`.spelling`).
 
 Each normalised character keeps the index of the character it came from, so matches are reported
 with the patient's own words and offsets.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
@@ -65,9 +68,10 @@ class Normalised:
         return self.origin[start], self.origin[end - 1] + 1
 
 
-def readings(text: str) -> list[Normalised]:
+def readings(text: str, *, correct: Callable[[str], str | None] | None = None) -> list[Normalised]:
     """The normalised readings of a message: the plain one, and when a word uses digits for
-    letters, the unmasked one (two when "1" may be "i" or "l").
+    letters, the unmasked one (two when "1" may be "i" or "l"); with ``correct``, also one with
+    misspelled vocabulary words corrected (:mod:`.spelling`).
 
     Args:
         text: The message as the patient typed it.
@@ -85,16 +89,50 @@ def readings(text: str) -> list[Normalised]:
     for word in _WORD.finditer(base):
         _unmask_digits(word.group(), word.start(), mapped, ones)
     plain = Normalised("".join(lookalikes_only), tuple(origin))
-    if mapped == lookalikes_only and not ones:
-        return [plain]
     # The plain reading stays first: "b12" or "covid19" mean what they say.
     variants = [plain]
-    for letter in ONE_READINGS if ones else ("",):
-        reading = list(mapped)
-        for index in ones:
-            reading[index] = letter
-        variants.append(Normalised("".join(reading), tuple(origin)))
+    if mapped != lookalikes_only or ones:
+        for letter in ONE_READINGS if ones else ("",):
+            reading = list(mapped)
+            for index in ones:
+                reading[index] = letter
+            variants.append(Normalised("".join(reading), tuple(origin)))
+    if correct is not None:
+        corrected = [c for c in (_corrected(v, correct) for v in variants) if c is not None]
+        variants.extend(corrected)
     return variants
+
+
+# Spelling is checked for this many words of a reading: a patient's longest story, not a flood of
+# pasted text (matching itself still reads every word).
+MAX_WORDS_CORRECTED = 400
+
+
+def _corrected(reading: Normalised, correct: Callable[[str], str | None]) -> Normalised | None:
+    """The reading with each misspelled vocabulary word replaced, or ``None`` if none was."""
+    chars: list[str] = []
+    origin: list[int] = []
+    last = 0
+    changed = False
+    for count, word in enumerate(re.finditer(r"[^\W\d_]+", reading.text)):
+        if count >= MAX_WORDS_CORRECTED:
+            break
+        fixed = correct(word.group())
+        if fixed is None:
+            continue
+        changed = True
+        chars.extend(reading.text[last:word.start()])
+        origin.extend(reading.origin[last:word.start()])
+        span = reading.origin[word.start():word.end()]
+        chars.extend(fixed)
+        # Each letter of the correction points into the misspelled word it replaces.
+        origin.extend(span[min(i, len(span) - 1)] for i in range(len(fixed)))
+        last = word.end()
+    if not changed:
+        return None
+    chars.extend(reading.text[last:])
+    origin.extend(reading.origin[last:])
+    return Normalised("".join(chars), tuple(origin))
 
 
 def _compatibility(text: str) -> tuple[list[str], list[int]]:

@@ -13,6 +13,7 @@ inside the model, :mod:`.rasa_router`) and the action server's re-check (built f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from spacy.language import Language
 from spacy.pipeline import SpanRuler
 
 from mesoguide.constants import ENTITY_TREATMENT_AREA
+from mesoguide.guardrail.spelling import PIPE_NAME, SpellingCorrector, build_corrector
 from mesoguide.errors import GuardrailPipelineError, KnowledgeError
 from mesoguide.knowledge import KnowledgeBase
 from mesoguide.knowledge.loader import AGE_SLOT
@@ -29,7 +31,7 @@ from mesoguide.paths import knowledge_dir
 
 SPANS_KEY = "guardrail"
 #: Changes whenever the way patterns are built changes, so Rasa rebuilds a stored pipeline.
-PIPELINE_FORMAT = "span-ruler-lemmas-v2"
+PIPELINE_FORMAT = "span-ruler-lemmas-spelling-v3"
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,20 @@ def build_nlp(kb: KnowledgeBase) -> Language:
         config={"spans_key": SPANS_KEY, "spans_filter": None, "annotate_ents": False, "validate": True},
     )
     ruler.add_patterns(patterns)
+    built = build_corrector(_vocabulary_words(kb))
+    corrector: SpellingCorrector = nlp.add_pipe(PIPE_NAME, first=True)  # type: ignore[assignment]  # typed as any Pipe
+    corrector.set_words(built.vocabulary, sorted(built.protected))
     return nlp
+
+
+def _vocabulary_words(kb: KnowledgeBase) -> set[str]:
+    """Every word of the guardrail vocabularies' terms and near phrases (lowercase)."""
+    words: set[str] = set()
+    for entry in kb.vocabulary:
+        phrases = [*entry.terms, *(entry.near.first + entry.near.second if entry.near else ())]
+        for phrase in phrases:
+            words.update(re.findall(r"[a-z]+", phrase.lower()))
+    return words
 
 
 def _patterns(nlp: Language, kb: KnowledgeBase) -> Iterator[dict]:

@@ -63,6 +63,9 @@ _ESCALATION_OF_ENTITY = {
 #: The safety net's threshold: the measured choice (docs/decisions/nlu-pipeline.md); config.yml
 #: sets it for the Rasa component, which records it for the actions' re-check.
 DEFAULT_ESCALATION_SHARE = 0.12
+#: A sentence of a story escalates the message when the classifier puts it on a safety intent
+#: with at least this confidence (docs/decisions/nlu-pipeline.md).
+DEFAULT_SENTENCE_CONFIDENCE = 0.6
 #: The escalations the classifier's safety net adds up: the guardrail's own. A request for a
 #: person is not a safety question, so a little "talk to someone" confidence does not escalate.
 SAFETY_ESCALATIONS: frozenset[Escalation] = frozenset(_ESCALATION_OF_ENTITY.values())
@@ -105,15 +108,27 @@ class Evidence:
         entity_types: Guardrail entity labels from the vocabularies (areas are ignored).
         routed_intent: The intent the dialogue acted on, when the router already decided (the
             actions' re-check) or a button payload set it; ``None`` inside the router.
+        has_content: False for "yes", "ok", "?", "for my face": a message with nothing of its
+            own beyond acknowledgements and treatment areas (:mod:`.content`).
+        sentence_intents: For a story of several sentences, the classifier's best intent and its
+            confidence for each sentence.
     """
 
     predicted_intent: str | None
     ranking: Sequence[tuple[str, float]] = ()
     entity_types: Sequence[str] = field(default_factory=tuple)
     routed_intent: str | None = None
+    has_content: bool = True
+    sentence_intents: Sequence[tuple[str, float]] = ()
 
 
-def decide(evidence: Evidence, *, escalation_share: float, in_form: bool = False) -> Escalation | None:
+def decide(
+    evidence: Evidence,
+    *,
+    escalation_share: float,
+    in_form: bool = False,
+    sentence_confidence: float = DEFAULT_SENTENCE_CONFIDENCE,
+) -> Escalation | None:
     """The escalation a message calls for, by the project's precedence.
 
     Outside the callback form, five kinds of evidence count:
@@ -124,13 +139,20 @@ def decide(evidence: Evidence, *, escalation_share: float, in_form: bool = False
       answer a possibly unsafe question with topic buttons instead of a clinician's number;
     - the safety net: the red-flag, contraindication and medical-advice intents together hold at
       least ``escalation_share`` of the confidence, even if a topic came first. An answer to a
-      question a clinician should have had costs far more than a needless referral.
+      question a clinician should have had costs far more than a needless referral;
+    - one sentence of a longer story that the classifier puts on a safety intent with at least
+      ``sentence_confidence``: "we had a lovely holiday. since the injections my cheek keeps getting
+      darker and colder. anyway, how long do results last?" is judged by its middle sentence.
 
     While the callback form asks for a name, a phone number or a time, the classifier has never
     seen such answers and its guesses are noise: the fallback lift and the safety net would end
     the form on "yes". There only vocabulary matches, an escalation intent the classifier
     predicted itself, and a red flag however it was reached count; a request for a person is no
     reason to stop arranging a callback.
+
+    A message without content of its own ("yes", "ok", "for my face") escalates only on a
+    vocabulary match: the classifier's guesses about it are noise, and an escalation record with
+    nothing in it only fills the clinic's queue.
 
     Args:
         evidence: What the classifier and the vocabularies found.
@@ -141,16 +163,24 @@ def decide(evidence: Evidence, *, escalation_share: float, in_form: bool = False
         The escalation, or ``None`` when the message may be answered.
     """
     from_matches = decide_escalation(None, evidence.entity_types)
+    if not evidence.has_content:
+        return from_matches
     predicted = escalation_for_intent(evidence.predicted_intent)
     routed = escalation_for_intent(evidence.routed_intent)
     # An escalation the classifier predicted itself is its answer; the lift and the net only
     # read a ranking whose winner was not an escalation.
     lifted = None if predicted is not None else _lifted_by_classifier(evidence, escalation_share)
     if not in_form:
-        return highest([from_matches, predicted, lifted, routed])
+        return highest([from_matches, predicted, lifted, routed, _lifted_by_a_sentence(evidence, sentence_confidence)])
     red_flag = Escalation.RED_FLAG if Escalation.RED_FLAG in (predicted, lifted, routed) else None
     decided = highest([from_matches, predicted, red_flag])
     return None if decided is Escalation.HUMAN else decided
+
+
+def _lifted_by_a_sentence(evidence: Evidence, sentence_confidence: float) -> Escalation | None:
+    """The highest safety escalation one sentence of the story calls for, if any."""
+    verdicts = [escalation_for_intent(name) for name, conf in evidence.sentence_intents if conf >= sentence_confidence]
+    return highest(e for e in verdicts if e in SAFETY_ESCALATIONS)
 
 
 def _lifted_by_classifier(evidence: Evidence, escalation_share: float) -> Escalation | None:

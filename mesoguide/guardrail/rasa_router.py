@@ -47,11 +47,19 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from mesoguide.constants import INTENT_NLU_FALLBACK, PARSE_KEY_GUARDRAIL
+from mesoguide.constants import (
+    ENTITY_TREATMENT_AREA,
+    INTENT_INFORM_AREA,
+    INTENT_NLU_FALLBACK,
+    INTENT_OUT_OF_SCOPE,
+    PARSE_KEY_GUARDRAIL,
+    PARSE_KEY_SENTENCE_INTENTS,
+)
 from mesoguide.errors import ComponentConfigError
+from mesoguide.guardrail.content import has_content
 from mesoguide.guardrail.matcher import GuardrailMatch, GuardrailMatcher
 from mesoguide.guardrail.pipeline import PIPELINE_FORMAT, build_nlp, load_nlp, vocabulary_files
-from mesoguide.guardrail.precedence import DEFAULT_ESCALATION_SHARE, Evidence, decide, escalation_for_intent
+from mesoguide.guardrail.precedence import DEFAULT_ESCALATION_SHARE, Escalation, Evidence, decide, escalation_for_intent
 from mesoguide.knowledge import load_knowledge
 from mesoguide.paths import knowledge_dir
 
@@ -166,15 +174,20 @@ class GuardrailRouter(GraphComponent, EntityExtractorMixin):
             for r in message.get(INTENT_RANKING_KEY) or []
             if r.get(INTENT_NAME_KEY) != INTENT_NLU_FALLBACK
         ]
-        evidence = Evidence(predicted_intent=predicted, ranking=ranking, entity_types=[m.entity for m in matches])
+        content = has_content(message.get(TEXT) or "", matches)
+        sentences = [(str(name), float(conf)) for name, conf in message.get(PARSE_KEY_SENTENCE_INTENTS) or []]
+        evidence = Evidence(
+            predicted_intent=predicted, ranking=ranking, entity_types=[m.entity for m in matches],
+            has_content=content, sentence_intents=sentences,
+        )
         escalation = decide(evidence, escalation_share=self._escalation_share)
-        routed = escalation is not None and escalation != escalation_for_intent(predicted)
-        if routed:
-            assert escalation is not None  # for the type checker: routed implies an escalation
-            new_intent = {INTENT_NAME_KEY: escalation.intent, PREDICTED_CONFIDENCE_KEY: 1.0}
-            message.set(INTENT, new_intent, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [new_intent, *(message.get(INTENT_RANKING_KEY) or [])], add_to_output=True)
-            logger.debug("guardrail routed '%s' to '%s'", predicted, escalation.intent)
+        new_intent = _routed_intent(predicted, escalation, content, matches)
+        routed = new_intent is not None
+        if new_intent is not None:
+            ranked = {INTENT_NAME_KEY: new_intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+            message.set(INTENT, ranked, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [ranked, *(message.get(INTENT_RANKING_KEY) or [])], add_to_output=True)
+            logger.debug("guardrail routed '%s' to '%s'", predicted, new_intent)
         message.set(
             PARSE_KEY_GUARDRAIL,
             {
@@ -182,10 +195,34 @@ class GuardrailRouter(GraphComponent, EntityExtractorMixin):
                 "predicted_intent": predicted,
                 "ranking": [list(pair) for pair in ranking],
                 "escalation_share": self._escalation_share,
+                "has_content": content,
                 "routed": routed,
             },
             add_to_output=True,
         )
+
+
+def _routed_intent(
+    predicted: str | None, escalation: Escalation | None, content: bool, matches: list[GuardrailMatch]
+) -> str | None:
+    """The intent the dialogue should act on instead of the predicted one, or ``None`` to keep it.
+
+    An escalation of higher precedence than the prediction wins. A message that only names a
+    treatment area ("for my face", "and for cellulite?") is a follow-up of the last answer,
+    whatever the classifier guessed from so few words.
+    """
+    if escalation is not None:
+        return escalation.intent if escalation != escalation_for_intent(predicted) else None
+    if escalation_for_intent(predicted) is not None and not content:
+        # The classifier's escalation guess about a message without content is not a decision.
+        return INTENT_INFORM_AREA if _names_an_area(matches) else INTENT_OUT_OF_SCOPE
+    if not content and _names_an_area(matches) and predicted != INTENT_INFORM_AREA:
+        return INTENT_INFORM_AREA
+    return None
+
+
+def _names_an_area(matches: list[GuardrailMatch]) -> bool:
+    return any(m.entity == ENTITY_TREATMENT_AREA for m in matches)
 
 
 def _knowledge(config: dict[str, Any]) -> Path:

@@ -327,6 +327,8 @@ def _load_messages(path: Path) -> Messages:
         callback=_load_callback(_mapping(data.get("callback"), path, field="callback"), path),
         area_prompt=_text(data, "area_prompt", path, None, check=_check_area_prompt),
         smalltalk={k: _text(smalltalk, k, path, "smalltalk", check=check) for k in SMALLTALK_INTENTS},
+        topic_prompt=_text(data, "topic_prompt", path, None, check=check),
+        area_not_covered=_text(data, "area_not_covered", path, None, check=_check_area_prompt),
     )
 
 

@@ -127,6 +127,8 @@ class Messages:
         return self.callback["button"]
     area_prompt: str
     smalltalk: Mapping[str, str]
+    topic_prompt: str  # after "yes", "ok", "?" with nothing to agree to: topic buttons follow
+    area_not_covered: str  # contains {area}: an area with no variant of the topic asked about
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ does), not pickle; only scikit-learn, NumPy and SciPy sparse types are trusted o
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import numpy as np
@@ -44,12 +45,18 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.svm import LinearSVC
 
+from mesoguide.constants import PARSE_KEY_SENTENCE_INTENTS
 from mesoguide.errors import ComponentConfigError
 
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "ngram_svm.skops"
 RANKING_LENGTH = 10  # as DIET: the ten likeliest intents are kept in the parse data
+# A story is judged sentence by sentence as well: sentences of at least this many words, at most
+# this many sentences (a flood of text is not a story).
+MIN_SENTENCE_WORDS = 3
+MAX_SENTENCES = 40
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 # The one non-scikit-learn type the stored pipeline holds (TF-IDF's sparse idf diagonal).
 _TRUSTED_TYPES = ["scipy.sparse._csr.csr_matrix"]
 
@@ -132,7 +139,25 @@ class NgramSvmIntentClassifier(IntentClassifier, GraphComponent):
             ]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        self._judge_sentences(messages, classes)
         return messages
+
+    def _judge_sentences(self, messages: list[Message], classes: list[str]) -> None:
+        """Records the SVM's best intent for each sentence of a message of several sentences.
+
+        A long story dilutes its one alarming sentence in the whole message's n-grams; the
+        guardrail router reads these per-sentence verdicts as well (SVM alone: DIET sees only the
+        whole message).
+        """
+        assert self._pipeline is not None  # process() returns early without one
+        for message in messages:
+            sentences = split_sentences(message.get(TEXT) or "")
+            if len(sentences) < 2:
+                continue
+            scores = _softmax(self._pipeline.decision_function(sentences), self._config["temperature"])
+            best = scores.argmax(axis=1)
+            verdicts = [[classes[i], round(float(row[i]), 4)] for i, row in zip(best, scores)]
+            message.set(PARSE_KEY_SENTENCE_INTENTS, verdicts, add_to_output=True)
 
     def _new_pipeline(self) -> Pipeline:
         words = TfidfVectorizer(analyzer="word", ngram_range=tuple(self._config["word_ngrams"]), sublinear_tf=True)
@@ -171,6 +196,13 @@ class NgramSvmIntentClassifier(IntentClassifier, GraphComponent):
             logger.debug("NgramSvmIntentClassifier: no trained model in '%s'", resource.name)
             pipeline = None
         return cls(config=config, model_storage=model_storage, resource=resource, pipeline=pipeline)
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a message with at least ``MIN_SENTENCE_WORDS`` words, at most
+    ``MAX_SENTENCES`` of them."""
+    parts = [p.strip() for p in _SENTENCE_END.split(text)]
+    return [p for p in parts if len(p.split()) >= MIN_SENTENCE_WORDS][:MAX_SENTENCES]
 
 
 def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:

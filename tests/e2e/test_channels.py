@@ -163,7 +163,7 @@ def test_telegram_empty_oversized_and_malformed(live: LiveAssistant, providers: 
     sticker = {"sticker": {"file_id": "CAAC", "file_unique_id": "AgAD", "width": 512, "height": 512, "is_animated": False}}
     assert telegram(live, _update(chat, **sticker)) == 200
     assert live.turn_outcome(str(chat)) == "fallback"
-    assert kb.render(kb.messages.fallback) in telegram_texts(providers, chat)
+    assert kb.render(kb.messages.topic_prompt) in telegram_texts(providers, chat)  # a sticker says nothing yet
     # Telegram's longest text (4,096 characters) is answered; a body no update can have is refused.
     assert telegram(live, _update(chat, text=("does it hurt? " * 300)[:4096])) == 200
     assert live.turn_outcome(str(chat)) is not None
@@ -250,7 +250,7 @@ def test_twilio_empty_and_oversized(live: LiveAssistant, providers: FakeProvider
     phone = _phone()
     assert twilio(live, _sms(phone, "", media=1)) == 204  # a picture without text
     assert live.turn_outcome(phone) == "fallback"
-    assert any(b.startswith(kb.render(kb.messages.fallback)) for b in sms_bodies(providers, phone))
+    assert any(b.startswith(kb.render(kb.messages.topic_prompt)) for b in sms_bodies(providers, phone))  # nothing asked yet
     assert twilio(live, _sms(phone, "does it hurt? " * 114)) == 204  # 1,596 characters: the SMS maximum
     assert live.turn_outcome(phone) is not None
     assert all(len(b) <= 1600 for b in sms_bodies(providers, phone))

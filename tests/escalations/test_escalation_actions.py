@@ -82,7 +82,11 @@ def test_a_contraindication_is_stored_and_the_patient_gets_its_code(escalate, sq
     assert reference and reference.startswith("MG-")
     assert f"Your reference code is {reference}" in message["text"]
     assert message["buttons"] == [{"title": "Request a callback", "payload": "/request_callback"}]
-    assert slots_of(events) == {c.SLOT_TURN_OUTCOME: "escalate:contraindication", c.SLOT_ESCALATION_REFERENCE: reference}
+    assert slots_of(events) == {
+        c.SLOT_TURN_OUTCOME: "escalate:contraindication",
+        c.SLOT_ESCALATION_REFERENCE: reference,
+        c.SLOT_AWAITING: c.AWAITING_CALLBACK_OFFER,  # a bare "yes" next starts the callback form
+    }
     record = sqlite_store.get(reference)
     assert record["conversation_id"] == "patient-1" and record["channel"] == "rest"
     assert any(term.startswith("contraindication:") for term in record["terms"])

@@ -17,7 +17,7 @@ from mesoguide.knowledge import KnowledgeBase
 from mesoguide.paths import REPO_ROOT
 from tests.conftest import nlu_examples
 
-MIN_EXAMPLES = 15  # issue: at least 15 varied examples per intent
+MIN_EXAMPLES = 15  # at least 15 varied examples per intent
 
 
 def _rule_routes() -> dict[str, set[str]]:
@@ -26,7 +26,7 @@ def _rule_routes() -> dict[str, set[str]]:
     for rule in rules:
         steps = rule["steps"]
         if "intent" not in steps[0] and "or" not in steps[0]:
-            continue  # a rule that continues a form (issue 5's callback form ending), not a route
+            continue  # a rule that continues a form (the callback form ending), not a route
         intents = [s["intent"] for s in steps[0]["or"]] if "or" in steps[0] else [steps[0]["intent"]]
         for intent in intents:
             routes.setdefault(intent, set()).add(steps[1]["action"])
@@ -42,6 +42,7 @@ def test_domain_names_match_the_constants(domain: dict[str, Any]) -> None:
     assert {c.SLOT_TURN_OUTCOME, c.SLOT_TREATMENT_AREA, c.SLOT_CURRENT_TOPIC} <= set(domain["slots"])
     assert {*c.GUARDRAIL_ENTITIES, c.ENTITY_TREATMENT_AREA} <= set(domain["entities"])
     assert {e.intent for e in PRECEDENCE} | set(c.SMALLTALK_INTENTS) | {c.INTENT_INFORM_AREA, c.INTENT_OUT_OF_SCOPE} <= set(domain["intents"])
+    assert domain["slots"][c.SLOT_AWAITING]["values"] == [c.AWAITING_CALLBACK_OFFER]
     assert domain["slots"][c.SLOT_TREATMENT_AREA]["mappings"] == [
         {"type": "from_entity", "entity": c.ENTITY_TREATMENT_AREA}
     ]
@@ -78,7 +79,10 @@ def test_every_intent_is_routed_to_the_right_action(domain: dict[str, Any], kb: 
         c.INTENT_NLU_FALLBACK: c.ACTION_OFFER_HELP,
         c.INTENT_REQUEST_CALLBACK: c.FORM_CALLBACK,
     }
-    assert {i: {a} for i, a in expected.items()} == routes
+    expected_routes = {i: {a} for i, a in expected.items()}
+    # A bare "yes" starts the callback form after the callback offer, else gets the topic prompt.
+    expected_routes[c.INTENT_AFFIRM] = {c.FORM_CALLBACK, c.ACTION_OFFER_HELP}
+    assert expected_routes == routes
     assert set(routes) - {c.INTENT_NLU_FALLBACK} == set(domain["intents"])
 
 

@@ -69,6 +69,8 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("who shouldn't have it done?", ("contraindication", "general_contraindication_question")),
         ("any contraindications?", ("contraindication", "general_contraindication_question")),
         ("when I cut myself the scar goes thick", ("contraindication", "keloid")),
+        ("I get scars that grow bigger than the original wound", ("contraindication", "keloid_described")),
+        ("my scars keep growing past the cut", ("contraindication", "keloid_described")),
         ("I'm a kidney transplant patient", ("contraindication", "immunosuppressant")),
         ("there's a bump on my jaw and it keeps growing", ("red_flag", "it_is_growing")),
         ("the nodule on my cheek is growing", ("red_flag", "lump_growing_hardening")),  # near rule
