@@ -64,8 +64,11 @@ _ESCALATION_OF_ENTITY = {
 #: sets it for the Rasa component, which records it for the actions' re-check.
 DEFAULT_ESCALATION_SHARE = 0.12
 #: A sentence of a story escalates the message when the classifier puts it on a safety intent
-#: with at least this confidence (docs/decisions/nlu-pipeline.md).
-DEFAULT_SENTENCE_CONFIDENCE = 0.6
+#: with at least this confidence and the whole message gives that intent at least
+#: SENTENCE_SUPPORT: a single sentence read alone is easily over-confident ("I've got my first
+#: session next week." came out as a red flag at 0.99).
+DEFAULT_SENTENCE_CONFIDENCE = 0.9
+SENTENCE_SUPPORT = 0.03
 #: The escalations the classifier's safety net adds up: the guardrail's own. A request for a
 #: person is not a safety question, so a little "talk to someone" confidence does not escalate.
 SAFETY_ESCALATIONS: frozenset[Escalation] = frozenset(_ESCALATION_OF_ENTITY.values())
@@ -179,7 +182,12 @@ def decide(
 
 def _lifted_by_a_sentence(evidence: Evidence, sentence_confidence: float) -> Escalation | None:
     """The highest safety escalation one sentence of the story calls for, if any."""
-    verdicts = [escalation_for_intent(name) for name, conf in evidence.sentence_intents if conf >= sentence_confidence]
+    whole = dict(evidence.ranking)
+    verdicts = [
+        escalation_for_intent(name)
+        for name, conf in evidence.sentence_intents
+        if conf >= sentence_confidence and whole.get(name, 0.0) >= SENTENCE_SUPPORT
+    ]
     return highest(e for e in verdicts if e in SAFETY_ESCALATIONS)
 
 

@@ -105,3 +105,15 @@ def test_untrained_component_leaves_messages_alone(storage):
 def test_bad_config_names_the_key_to_fix(storage, config, key):
     with pytest.raises(ComponentConfigError, match=f"config.yml.*{key}"):
         NgramSvmIntentClassifier.create({**DEFAULTS, **config}, storage, Resource("x"), _context())
+
+
+def test_a_story_is_split_into_its_sentences() -> None:
+    from mesoguide.rasa_components.ngram_svm_classifier import split_sentences
+
+    story = "We had a lovely holiday in May. Since the injections my cheek keeps getting darker!\nAnyway how long do results last?"
+    assert split_sentences(story) == [
+        "We had a lovely holiday in May.",
+        "Since the injections my cheek keeps getting darker!",
+        "Anyway how long do results last?",
+    ]
+    assert split_sentences("does it hurt? ok") == ["does it hurt?"], "fragments of one or two words are not sentences"
