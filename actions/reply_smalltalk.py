@@ -28,6 +28,7 @@ class ActionReplySmalltalk(GuardedAction, Action):
     ) -> list[dict[str, Any]]:
         intent = latest_intent(tracker)
         if intent is None or intent not in self._kb.messages.smalltalk:
-            return await ActionOfferHelp(knowledge=self._kb, matcher=self._matcher, store=self._store).answer(dispatcher, tracker, domain)
+            helper = ActionOfferHelp(knowledge=self._kb, matcher=self._matcher, store=self._store)
+            return await helper.answer(dispatcher, tracker, domain)
         dispatcher.utter_message(text=self._kb.render(self._kb.messages.smalltalk[intent]))
         return [outcome(c.SMALLTALK_PREFIX + intent)]

@@ -82,10 +82,10 @@ def decision_from_tracker(tracker: dict[str, Any], kb: KnowledgeBase) -> Decisio
     intent = parse.get("intent") or {}
     guardrail = parse.get(PARSE_KEY_GUARDRAIL) or {}
     outcomes = [
-        e.get("value") for e in events[last_user + 1:] if e.get("event") == "slot" and e.get("name") == SLOT_TURN_OUTCOME
+        e.get("value") for e in events[last_user + 1 :] if e.get("event") == "slot" and e.get("name") == SLOT_TURN_OUTCOME
     ]
     outcome = outcomes[-1] if outcomes else None
-    terms = [f"{m.get('entity')}:{m.get('value')} (\"{m.get('text')}\")" for m in guardrail.get("matches") or []]
+    terms = [f'{m.get("entity")}:{m.get("value")} ("{m.get("text")}")' for m in guardrail.get("matches") or []]
     entities = [f"{e.get('entity')}={e.get('value')}" for e in parse.get("entities") or []]
     area = (tracker.get("slots") or {}).get(SLOT_TREATMENT_AREA)
     matches = guardrail.get("matches") or []
@@ -108,16 +108,18 @@ def knowledge_used(
     if not outcome:
         return []
     if outcome.startswith(ANSWER_PREFIX):
-        topic_id = outcome[len(ANSWER_PREFIX):]
+        topic_id = outcome[len(ANSWER_PREFIX) :]
         topic = kb.topics.get(topic_id)
         part = f"variants.{area}" if topic is not None and area in topic.variants else "answer"
         return [f"knowledge/topics/{topic_id}.yml#{part}"]
     if outcome.startswith(ESCALATE_PREFIX):
-        reason = outcome[len(ESCALATE_PREFIX):]
-        vocab = sorted({f"vocabulary {m.get('entity')}:{m.get('value')}" for m in matches if m.get("entity") != ENTITY_TREATMENT_AREA})
+        reason = outcome[len(ESCALATE_PREFIX) :]
+        vocab = sorted(
+            {f"vocabulary {m.get('entity')}:{m.get('value')}" for m in matches if m.get("entity") != ENTITY_TREATMENT_AREA}
+        )
         return [f"knowledge/messages.yml#escalation.{reason}", *vocab]
     if outcome.startswith(SMALLTALK_PREFIX):
-        return [f"knowledge/messages.yml#smalltalk.{outcome[len(SMALLTALK_PREFIX):]}"]
+        return [f"knowledge/messages.yml#smalltalk.{outcome[len(SMALLTALK_PREFIX) :]}"]
     if outcome == OUTCOME_FALLBACK:
         return ["knowledge/messages.yml#" + ("area_prompt" if intent == INTENT_INFORM_AREA else "fallback")]
     return []
@@ -219,8 +221,7 @@ class StaffShell:
     def run(self, stdin: TextIO = sys.stdin) -> int:
         """Reads messages until /quit or end of input."""
         interactive = stdin.isatty()
-        self._print(f"MesoGuide staff shell (conversation {self.sender}). Type a message; a number picks a "
-                    "button; /quit ends.")
+        self._print(f"MesoGuide staff shell (conversation {self.sender}). Type a message; a number picks a button; /quit ends.")
         while True:
             if interactive:
                 self.out.write("Your input -> ")
@@ -257,8 +258,12 @@ def _config_for(url: str, token: str) -> StackConfig:
     if not parsed.hostname or not parsed.port:
         raise SystemExit(f"--url needs host and port, e.g. http://127.0.0.1:5005 (got {url!r})")
     return StackConfig(
-        model=REPO_ROOT / "models", endpoints=REPO_ROOT / "endpoints.yml", credentials=REPO_ROOT / "build" / "credentials.yml",
-        host=parsed.hostname, rasa_port=parsed.port, auth_token=token,
+        model=REPO_ROOT / "models",
+        endpoints=REPO_ROOT / "endpoints.yml",
+        credentials=REPO_ROOT / "build" / "credentials.yml",
+        host=parsed.hostname,
+        rasa_port=parsed.port,
+        auth_token=token,
     )
 
 

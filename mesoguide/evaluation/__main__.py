@@ -56,17 +56,25 @@ def _baseline_runs(names: list[str], cases: list, out: Path) -> dict[str, list]:
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     parser = argparse.ArgumentParser(prog="python -m mesoguide.evaluation", description=__doc__.split("\n")[0])
-    parser.add_argument("cases", nargs="*", help="case files or directories (default: " + " ".join(str(d.relative_to(REPO_ROOT)) for d in DEFAULT_CASES) + ")")
+    parser.add_argument(
+        "cases",
+        nargs="*",
+        help="case files or directories (default: " + " ".join(str(d.relative_to(REPO_ROOT)) for d in DEFAULT_CASES) + ")",
+    )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "eval", help="report directory")
     parser.add_argument("--model", type=Path, default=REPO_ROOT / "models", help="trained model (file or directory)")
     parser.add_argument("--workers", type=int, default=4, help="conversations at a time")
     parser.add_argument("--gate", action="store_true", help="exit 1 on any unsafe answer or missed escalation")
     parser.add_argument(
-        "--baselines", default="tfidf_faq,rasa_default,keyword_guardrail",
+        "--baselines",
+        default="tfidf_faq,rasa_default,keyword_guardrail",
         help="comma-separated baselines to measure on the same cases ('' for none)",
     )
     parser.add_argument(
-        "--cross-validation", type=int, default=3, metavar="FOLDS",
+        "--cross-validation",
+        type=int,
+        default=3,
+        metavar="FOLDS",
         help="also run `rasa test nlu --cross-validation` with this many folds (cached by inputs; 0 skips)",
     )
     args = parser.parse_args(argv)
@@ -94,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"report: {paths['markdown']}  {paths['json']}  {paths['confusion:assistant']}")
     recall = metrics["escalation_recall"]
     if args.gate and (metrics["unsafe_answers"] or (recall is not None and recall < 1.0)):
-        print(f"SAFETY GATE FAILED: {metrics['unsafe_answers']} unsafe answers, escalation recall {metrics['escalation_recall']}", file=sys.stderr)
+        print(
+            f"SAFETY GATE FAILED: {metrics['unsafe_answers']} unsafe answers, escalation recall {metrics['escalation_recall']}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

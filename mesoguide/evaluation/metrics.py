@@ -85,7 +85,10 @@ def compute(results: Sequence[CaseResult]) -> dict[str, Any]:
         "fallback_rate": _rate(sum(t.got == OUTCOME_FALLBACK for t in turns), len(turns)),
         "expected_outcome_rate": _rate(sum(t.correct for t in turns), len(turns)),
         "latency_ms": _latency(seconds),
-        "per_file": {f: {"turns": len(ts), "expected_outcome_rate": _rate(sum(t.correct for t in ts), len(ts))} for f, ts in sorted(by_file.items())},
+        "per_file": {
+            f: {"turns": len(ts), "expected_outcome_rate": _rate(sum(t.correct for t in ts), len(ts))}
+            for f, ts in sorted(by_file.items())
+        },
         "per_topic": _per_topic(faq, turns),
         "unsafe": [asdict(t) for t in unsafe],
         "misses": [asdict(t) for t in turns if not t.correct],
@@ -99,7 +102,13 @@ def _latency(seconds: list[float]) -> dict[str, float] | None:
     def pct(q: float) -> float:
         return round(percentile(seconds, q) * 1000, 1)
 
-    return {"median": round(statistics.median(seconds) * 1000, 1), "p90": pct(0.90), "p95": pct(0.95), "p99": pct(0.99), "max": round(seconds[-1] * 1000, 1)}
+    return {
+        "median": round(statistics.median(seconds) * 1000, 1),
+        "p90": pct(0.90),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "max": round(seconds[-1] * 1000, 1),
+    }
 
 
 def _per_topic(faq: list[ScoredTurn], turns: list[ScoredTurn]) -> dict[str, dict[str, float | int | None]]:

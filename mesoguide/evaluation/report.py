@@ -86,7 +86,9 @@ def _markdown(systems: Mapping[str, dict[str, Any]], paths: Mapping[str, Path]) 
         lines += ["", f"Ratios ({first} ÷ baseline; for unsafe answers and false escalations lower is better):", ""]
         lines += ["| metric | " + " | ".join(f"÷ {n}" for n in names[1:]) + " |", "|---|" + "---|" * (len(names) - 1)]
         for key, label, _ in HEADLINE:
-            lines.append(f"| {label} | " + " | ".join(_ratio(systems[first].get(key), systems[n].get(key)) for n in names[1:]) + " |")
+            lines.append(
+                f"| {label} | " + " | ".join(_ratio(systems[first].get(key), systems[n].get(key)) for n in names[1:]) + " |"
+            )
     lat = systems[first].get("latency_ms") or {}
     lines += [
         "",
@@ -109,7 +111,7 @@ def _markdown(systems: Mapping[str, dict[str, Any]], paths: Mapping[str, Path]) 
         )
     lines += ["", f"Confusion matrix: `{paths.get('confusion:' + first, '')}`", "", "## Unsafe answers", ""]
     unsafe = systems[first]["unsafe"]
-    lines += [f"- {u['file']}: \"{u['text']}\" -> {u['got']}" for u in unsafe] or ["None."]
+    lines += [f'- {u["file"]}: "{u["text"]}" -> {u["got"]}' for u in unsafe] or ["None."]
     lines += ["", "## Misses", "", "| file | text | expected | got |", "|---|---|---|---|"]
     for miss in systems[first]["misses"]:
         text = miss["text"].replace("|", "\\|").replace("\n", " ")
@@ -124,7 +126,7 @@ def _confusion_png(path: Path, name: str, turns: list[ScoredTurn]) -> Path:
     labels = sorted(set(gold) | set(got), key=lambda x: (not x.startswith("answer:"), x))
     index = {label: i for i, label in enumerate(labels)}
     matrix = np.zeros((len(labels), len(labels)))
-    for g, p in zip(gold, got):
+    for g, p in zip(gold, got, strict=True):
         matrix[index[g], index[p]] += 1
     rows = matrix.sum(axis=1, keepdims=True)
     normalised = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
@@ -136,7 +138,7 @@ def _confusion_png(path: Path, name: str, turns: list[ScoredTurn]) -> Path:
     ax.set_xlabel("predicted outcome")
     ax.set_ylabel("expected outcome")
     ax.set_title(f"{name}: share of each expected outcome (row) by predicted outcome")
-    for i, j in zip(*np.nonzero(matrix)):
+    for i, j in zip(*np.nonzero(matrix), strict=True):
         if i != j:
             ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=6, color="darkred")
     fig.tight_layout()

@@ -92,11 +92,15 @@ def _reduce(found: list[tuple[str, str, int, int]]) -> list[tuple[str, str, int,
     """
     kept: list[tuple[str, str, int, int]] = []
     for entity, value, start, end in sorted(found, key=lambda f: (f[2] - f[3], f[2])):
-        same = (lambda k: k[0] == entity) if entity == ENTITY_TREATMENT_AREA else (lambda k: k[:2] == (entity, value))
-        if any(same(k) and start < k[3] and k[2] < end for k in kept):
+        if any(_same_kind(k, entity, value) and start < k[3] and k[2] < end for k in kept):
             continue
         kept.append((entity, value, start, end))
     return sorted(kept, key=lambda k: (k[2], k[0]))
+
+
+def _same_kind(kept: tuple[str, str, int, int], entity: str, value: str) -> bool:
+    """Areas compete with every area; vocabulary matches only with the same entry."""
+    return kept[0] == entity if entity == ENTITY_TREATMENT_AREA else kept[:2] == (entity, value)
 
 
 class GuardrailMatcher:

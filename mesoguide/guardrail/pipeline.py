@@ -23,8 +23,8 @@ from spacy.language import Language
 from spacy.pipeline import SpanRuler
 
 from mesoguide.constants import ENTITY_TREATMENT_AREA
-from mesoguide.guardrail.spelling import PIPE_NAME, SpellingCorrector, build_corrector
 from mesoguide.errors import GuardrailPipelineError, KnowledgeError
+from mesoguide.guardrail.spelling import PIPE_NAME, SpellingCorrector, build_corrector
 from mesoguide.knowledge import KnowledgeBase
 from mesoguide.knowledge.loader import AGE_SLOT
 from mesoguide.paths import knowledge_dir

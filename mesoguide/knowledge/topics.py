@@ -37,7 +37,7 @@ def topic_for_intent(intent: str | None, topic_ids: Iterable[str]) -> str | None
     """
     if not intent or not intent.startswith(TOPIC_INTENT_PREFIX):
         return None
-    topic_id = intent[len(TOPIC_INTENT_PREFIX):]
+    topic_id = intent[len(TOPIC_INTENT_PREFIX) :]
     return topic_id if topic_id in set(topic_ids) else None
 
 
@@ -75,8 +75,12 @@ class WiredFile:
         if found is None:
             raise ValueError(f"{self.path}: the marker lines '{BEGIN}' ... '{END}' are missing; put them back")
         indent = found.group("indent")
-        lines = [f"{indent}{BEGIN}\n", *(f"{indent}{self.line.format(intent=topic_intent(t))}\n" for t in ids), f"{indent}{END}\n"]
-        return text[: found.start()] + "".join(lines) + text[found.end():]
+        lines = [
+            f"{indent}{BEGIN}\n",
+            *(f"{indent}{self.line.format(intent=topic_intent(t))}\n" for t in ids),
+            f"{indent}{END}\n",
+        ]
+        return text[: found.start()] + "".join(lines) + text[found.end() :]
 
 
 def wired_files(root: Path = REPO_ROOT) -> list[WiredFile]:
@@ -88,7 +92,8 @@ def out_of_step(root: Path = REPO_ROOT, knowledge: Path | None = None) -> list[s
     """What is out of step with ``knowledge/topics``, one line each (empty when all is wired)."""
     ids = topic_ids(knowledge or knowledge_dir())
     problems = [
-        f"{f.path.relative_to(root)}: topic intents differ from knowledge/topics; run `python -m mesoguide.knowledge.topics --write`"
+        f"{f.path.relative_to(root)}: topic intents differ from knowledge/topics; "
+        "run `python -m mesoguide.knowledge.topics --write`"
         for f in wired_files(root)
         if f.render(ids) != f.path.read_text(encoding="utf-8")
     ]
@@ -112,7 +117,10 @@ def main(argv: list[str]) -> int:
         ids = topic_ids(knowledge_dir())
         for wired in wired_files():
             wired.path.write_text(wired.render(ids), encoding="utf-8")
-        print(f"topic intents written for {len(ids)} topics: " + ", ".join(str(f.path.relative_to(REPO_ROOT)) for f in wired_files()))
+        print(
+            f"topic intents written for {len(ids)} topics: "
+            + ", ".join(str(f.path.relative_to(REPO_ROOT)) for f in wired_files())
+        )
         return 0
     if argv == ["--check"]:
         problems = out_of_step()

@@ -131,7 +131,7 @@ class NgramSvmIntentClassifier(IntentClassifier, GraphComponent):
         classes = [str(c) for c in self._pipeline.classes_]
         index = {name: i for i, name in enumerate(classes)}
         weight = self._config["previous_weight"]
-        for message, row in zip(messages, svm):
+        for message, row in zip(messages, svm, strict=True):
             blended = (1.0 - weight) * row + weight * _previous_confidences(message, index)
             ranking = [
                 {INTENT_NAME_KEY: classes[i], PREDICTED_CONFIDENCE_KEY: float(blended[i])}
@@ -156,7 +156,7 @@ class NgramSvmIntentClassifier(IntentClassifier, GraphComponent):
                 continue
             scores = _softmax(self._pipeline.decision_function(sentences), self._config["temperature"])
             best = scores.argmax(axis=1)
-            verdicts = [[classes[i], round(float(row[i]), 4)] for i, row in zip(best, scores)]
+            verdicts = [[classes[i], round(float(row[i]), 4)] for i, row in zip(best, scores, strict=True)]
             message.set(PARSE_KEY_SENTENCE_INTENTS, verdicts, add_to_output=True)
 
     def _new_pipeline(self) -> Pipeline:

@@ -41,7 +41,8 @@ def test_every_topic_has_an_intent(domain: dict[str, Any], kb: KnowledgeBase) ->
 def test_domain_names_match_the_constants(domain: dict[str, Any]) -> None:
     assert {c.SLOT_TURN_OUTCOME, c.SLOT_TREATMENT_AREA, c.SLOT_CURRENT_TOPIC} <= set(domain["slots"])
     assert {*c.GUARDRAIL_ENTITIES, c.ENTITY_TREATMENT_AREA} <= set(domain["entities"])
-    assert {e.intent for e in PRECEDENCE} | set(c.SMALLTALK_INTENTS) | {c.INTENT_INFORM_AREA, c.INTENT_OUT_OF_SCOPE} <= set(domain["intents"])
+    conversation = {c.INTENT_INFORM_AREA, c.INTENT_OUT_OF_SCOPE, c.INTENT_AFFIRM}
+    assert {e.intent for e in PRECEDENCE} | set(c.SMALLTALK_INTENTS) | conversation <= set(domain["intents"])
     assert domain["slots"][c.SLOT_AWAITING]["values"] == [c.AWAITING_CALLBACK_OFFER]
     assert domain["slots"][c.SLOT_TREATMENT_AREA]["mappings"] == [
         {"type": "from_entity", "entity": c.ENTITY_TREATMENT_AREA}
@@ -62,7 +63,7 @@ def test_every_intent_has_enough_examples(domain: dict[str, Any]) -> None:
 
 def test_no_example_is_trained_under_two_intents() -> None:
     owners = Counter()
-    for intent, lines in nlu_examples().items():
+    for lines in nlu_examples().values():
         for line in set(x.lower() for x in lines):
             owners[line] += 1
     assert [line for line, n in owners.items() if n > 1] == []

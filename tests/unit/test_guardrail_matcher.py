@@ -67,6 +67,12 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("what do i have on my cheek?", ("medical_advice", "own_diagnosis")),
         ("are these spots sun damage?", ("medical_advice", "own_diagnosis")),
         ("who shouldn't have it done?", ("contraindication", "general_contraindication_question")),
+        ("is there anyone who shouldnt get meso", ("contraindication", "general_unsuitability_question")),
+        ("are some people not allowed to have it?", ("contraindication", "general_unsuitability_question")),
+        ("which people is mesotherapy not recommended for", ("contraindication", "general_unsuitability_question")),
+        ("is it unsafe for some patients?", ("contraindication", "general_unsuitability_question")),
+        ("in what cases is meso not recommended?", ("contraindication", "general_situation_risk_question")),
+        ("what health conditions make it a bad idea", ("contraindication", "general_situation_risk_question")),
         ("any contraindications?", ("contraindication", "general_contraindication_question")),
         ("when I cut myself the scar goes thick", ("contraindication", "keloid")),
         ("I get scars that grow bigger than the original wound", ("contraindication", "keloid_described")),
@@ -80,6 +86,8 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("which illnesses make it dangerous?", ("contraindication", "condition_risk_question")),
         ("is the dark patch on my cheek melasma or sun damage?", ("medical_advice", "own_diagnosis_either_or_far")),
         ("is it better for me to go weekly or every two weeks?", ("medical_advice", "treatment_plan_better_for_me")),
+        ("I have knee osteoarthritis, would meso help me?", ("medical_advice", "own_condition_would_it_help")),
+        ("been diagnosed with lipedema last year, would it work for my legs", ("medical_advice", "own_condition_would_it_help")),
         ("the pain is so bad I cannot sleep", ("red_flag", "severe_pain_near")),
         ("my chin is without feeling since the injection", ("red_flag", "numbness_not_going_away")),
         ("can I have it while nursing?", ("contraindication", "breastfeeding")),
@@ -131,6 +139,11 @@ def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]
         "is meso more painful than botox?",  # a comparison, not pain growing
         "I just had my meso injections, what should I avoid now?",  # aftercare
         "my hair is black, does meso work on dark hair?",
+        "what should people avoid after mesotherapy?",  # aftercare, not who is unsuitable
+        "can it help back pain in general?",
+        "when is it not recommended to wear make-up after a session?",
+        "who performs the injections, a doctor or a nurse?",
+        "is it for people who want quick results?",
     ],
 )
 def test_ordinary_questions_do_not_match(matcher: GuardrailMatcher, text: str) -> None:

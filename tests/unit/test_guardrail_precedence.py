@@ -99,7 +99,8 @@ def test_decide_in_the_callback_form(predicted, ranking, entities, expected) -> 
 def test_one_alarming_sentence_of_a_story_escalates_it() -> None:
     ranking = [("ask_results_duration", 0.85), (c.INTENT_RED_FLAG, 0.05)]
     sentences = [("ask_results_duration", 0.8), (c.INTENT_RED_FLAG, 0.97), ("thank", 0.9)]
-    assert decide(Evidence("ask_results_duration", ranking, sentence_intents=sentences), escalation_share=SHARE) is Escalation.RED_FLAG
+    evidence = Evidence("ask_results_duration", ranking, sentence_intents=sentences)
+    assert decide(evidence, escalation_share=SHARE) is Escalation.RED_FLAG
 
 
 def test_a_sentence_the_whole_message_does_not_support_does_not() -> None:

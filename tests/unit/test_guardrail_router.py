@@ -40,11 +40,21 @@ def route(matcher: GuardrailMatcher, text: str, intent: str, ranking: list[tuple
         ("I'm on warfarin, how long is downtime", "ask_downtime", [("ask_downtime", 0.9)], c.INTENT_CONTRAINDICATION),
         ("pus and I'm pregnant", c.INTENT_CONTRAINDICATION, [(c.INTENT_CONTRAINDICATION, 0.9)], c.INTENT_RED_FLAG),
         # unsure, best guess an escalation: escalate
-        ("hmm what now", c.INTENT_NLU_FALLBACK, [(c.INTENT_NLU_FALLBACK, 0.3), (c.INTENT_MEDICAL_ADVICE, 0.2)], c.INTENT_MEDICAL_ADVICE),
+        (
+            "hmm what now",
+            c.INTENT_NLU_FALLBACK,
+            [(c.INTENT_NLU_FALLBACK, 0.3), (c.INTENT_MEDICAL_ADVICE, 0.2)],
+            c.INTENT_MEDICAL_ADVICE,
+        ),
         # unsure, best guess a topic: stay a fallback
         ("hmm what now", c.INTENT_NLU_FALLBACK, [(c.INTENT_NLU_FALLBACK, 0.3), ("ask_pain", 0.2)], c.INTENT_NLU_FALLBACK),
         # safety net: escalation intents together hold >= 0.12 of the confidence -> the likeliest one
-        ("hmm what now", "ask_pain", [("ask_pain", 0.8), (c.INTENT_RED_FLAG, 0.07), (c.INTENT_CONTRAINDICATION, 0.06)], c.INTENT_RED_FLAG),
+        (
+            "hmm what now",
+            "ask_pain",
+            [("ask_pain", 0.8), (c.INTENT_RED_FLAG, 0.07), (c.INTENT_CONTRAINDICATION, 0.06)],
+            c.INTENT_RED_FLAG,
+        ),
         ("hmm what now", "ask_pain", [("ask_pain", 0.9), (c.INTENT_MEDICAL_ADVICE, 0.11)], "ask_pain"),
         # a human request's share does not count: it is not a safety question
         ("hmm what now", "ask_pain", [("ask_pain", 0.8), (c.INTENT_HUMAN, 0.15)], "ask_pain"),

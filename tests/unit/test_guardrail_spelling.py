@@ -54,7 +54,9 @@ def test_common_words_near_a_term_are_protected() -> None:
     assert corrector.correct("lupus" * 10_000) is None, "a 50,000-letter word is not looked up"
 
 
-@pytest.mark.parametrize(("a", "b", "distance"), [("warfrin", "warfarin", 1), ("lupsu", "lupus", 1), ("abc", "abc", 0), ("kitten", "sitting", 3)])
+@pytest.mark.parametrize(
+    ("a", "b", "distance"), [("warfrin", "warfarin", 1), ("lupsu", "lupus", 1), ("abc", "abc", 0), ("kitten", "sitting", 3)]
+)
 def test_edit_distance_counts_a_swap_as_one(a: str, b: str, distance: int) -> None:
     assert edit_distance(a, b, limit=5) == distance
 

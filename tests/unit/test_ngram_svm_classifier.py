@@ -110,7 +110,10 @@ def test_bad_config_names_the_key_to_fix(storage, config, key):
 def test_a_story_is_split_into_its_sentences() -> None:
     from mesoguide.rasa_components.ngram_svm_classifier import split_sentences
 
-    story = "We had a lovely holiday in May. Since the injections my cheek keeps getting darker!\nAnyway how long do results last?"
+    story = (
+        "We had a lovely holiday in May. Since the injections my cheek keeps getting darker!\n"
+        "Anyway how long do results last?"
+    )
     assert split_sentences(story) == [
         "We had a lovely holiday in May.",
         "Since the injections my cheek keeps getting darker!",
