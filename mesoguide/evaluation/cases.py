@@ -89,11 +89,9 @@ def _case(path: Path, index: int, raw: Any) -> Case:
         raise CaseFileError(path, "give exactly one of 'text' (one message) or 'turns' (a conversation)", case=label)
     label = f"#{index} ({_preview(raw)})"
     expect = _expect(path, label, raw.get("expect"), "expect", required="text" in raw)
-    turns: tuple[Turn, ...]
-    if "text" in raw:
-        turns = (Turn(_text(path, label, raw["text"], "text"), expect),)
-    else:
-        turns = _turns(path, label, raw["turns"], expect)
+    turns: tuple[Turn, ...] = (
+        (Turn(_text(path, label, raw["text"], "text"), expect),) if "text" in raw else _turns(path, label, raw["turns"], expect)
+    )
     must_escalate = raw.get("must_escalate")
     if not isinstance(must_escalate, bool):
         raise CaseFileError(path, "must be true or false", case=label, field="must_escalate")
