@@ -36,8 +36,11 @@ from mesoguide.knowledge.models import (
 )
 
 MAX_ANSWER_WORDS = 120  # SPEC §3: "at most ~120 words"
-#: A clinic's regulatory note ends answers that are already near MAX_ANSWER_WORDS.
-MAX_REGULATORY_NOTE_WORDS = 35
+#: A clinic's regulatory note ends some answers; answers that end with it leave room for the
+#: longest note a clinic may write (its country and its text), so no clinic can push one past
+#: MAX_ANSWER_WORDS.
+MAX_REGULATORY_NOTE_WORDS = 30
+MAX_REGULATORY_COUNTRY_WORDS = 4
 _FINGERPRINT = re.compile(r"^[0-9a-f]{12}$")
 MAX_NEAR_GAP = 6
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -91,7 +94,6 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
     for name, category in VOCABULARY_FILES.items():
         vocabulary.extend(_load_vocabulary(directory / "vocabularies" / name, category))
     _check_unique([e.id for e in vocabulary], directory / "vocabularies", "vocabulary id")
-    _check_note_fits(clinic, topics, directory / "clinic.yml")
     return KnowledgeBase(
         topics=topics,
         areas=areas,
@@ -214,8 +216,15 @@ def _check_words(text: str) -> str | None:
     if words > MAX_ANSWER_WORDS:
         return f"has {words} words; shorten it to at most {MAX_ANSWER_WORDS} (SPEC §3)"
     note = "{" + REGULATORY_NOTE + "}"
-    if note in text and (text.count(note) > 1 or not text.rstrip().endswith(note)):
-        return f"may use {note} only once, as the very end of the text (it is empty when the clinic sets no note)"
+    if note in text:
+        if text.count(note) > 1 or not text.rstrip().endswith(note):
+            return f"may use {note} only once, as the very end of the text (it is empty when the clinic sets no note)"
+        room = MAX_ANSWER_WORDS - MAX_REGULATORY_NOTE_WORDS - MAX_REGULATORY_COUNTRY_WORDS + 1
+        if words > room:
+            return (
+                f"has {words} words; a text ending with {note} may have at most {room}, "
+                f"to leave room for a clinic's note of up to {MAX_REGULATORY_NOTE_WORDS + MAX_REGULATORY_COUNTRY_WORDS} words"
+            )
     return _check_placeholders(text, allow_note=True)
 
 
@@ -320,12 +329,12 @@ def _regulatory_note(clinic: Mapping[str, Any], path: Path) -> RegulatoryNote | 
     country, text = (
         _text(note, key, path, "clinic", check=_check_no_placeholders, within="regulatory_note") for key in ("country", "text")
     )
-    words = len(text.split())
-    if words > MAX_REGULATORY_NOTE_WORDS:
-        raise KnowledgeError(
-            path, f"has {words} words; shorten it to at most {MAX_REGULATORY_NOTE_WORDS}", entry="clinic",
-            field="regulatory_note.text",
-        )
+    for key, value, limit in (("country", country, MAX_REGULATORY_COUNTRY_WORDS), ("text", text, MAX_REGULATORY_NOTE_WORDS)):
+        if len(value.split()) > limit:
+            raise KnowledgeError(
+                path, f"has {len(value.split())} words; shorten it to at most {limit}", entry="clinic",
+                field=f"regulatory_note.{key}",
+            )
     if text[-1] not in ".!?":
         raise KnowledgeError(path, "must end with a full stop (it ends an answer)", entry="clinic", field="regulatory_note.text")
     return RegulatoryNote(country=country, text=text)
@@ -343,25 +352,6 @@ def _facts_checked(clinic: Mapping[str, Any], path: Path) -> FactsChecked | None
     if not isinstance(checked_on, dt.date):
         raise KnowledgeError(path, "needs the date written as YYYY-MM-DD", entry="clinic", field="facts_checked.on")
     return FactsChecked(by=_text(record, "by", path, "clinic", within="facts_checked"), on=checked_on)
-
-
-def _check_note_fits(clinic: ClinicInfo, topics: Mapping[str, Topic], path: Path) -> None:
-    """With the clinic's note filled in, every answer that ends with it still fits SPEC §3's length."""
-    if clinic.regulatory_note is None:
-        return
-    note = "{" + REGULATORY_NOTE + "}"
-    extra = len(clinic.regulatory_note.render().split()) - 1
-    for topic in topics.values():
-        for where, text in (("answer", topic.answer), *((f"variants.{a}", v) for a, v in topic.variants.items())):
-            words = len(text.split()) + extra
-            if note in text and words > MAX_ANSWER_WORDS:
-                raise KnowledgeError(
-                    path,
-                    f"makes topics/{topic.id}.yml {where} {words} words long (at most {MAX_ANSWER_WORDS}); "
-                    "shorten the note",
-                    entry="clinic",
-                    field="regulatory_note.text",
-                )
 
 
 def _clinician_signoff(record: Mapping[str, Any], path: Path, entry: str | None) -> ClinicianSignoff | None:

@@ -31,10 +31,8 @@ import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from mesoguide.constants import READING_GRADE_MAX
 from mesoguide.knowledge.models import REGULATORY_NOTE
-
-#: SPEC §3 asks for "a reading age of about 12"; the project gate is this grade (US school year).
-MAX_GRADE = 8.0
 
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 _ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|U\.S|U\.K|etc|vs|Dr|Mr|Mrs|Ms|approx)\.", re.I)
@@ -182,7 +180,7 @@ def flesch_kincaid_grade(text: str) -> float:
     return measure(text).grade
 
 
-def distribution_report(grades: Mapping[str, float], *, limit: float = MAX_GRADE, bin_width: float = 1.0) -> str:
+def distribution_report(grades: Mapping[str, float], *, limit: float = READING_GRADE_MAX, bin_width: float = 1.0) -> str:
     """Min, median and max of named grades, and a text histogram, for a test summary.
 
     Args:
