@@ -410,7 +410,7 @@ def _load_topic(path: Path, source_titles: set[str], area_ids: set[str]) -> Topi
     variants_raw = record.get("variants") or {}
     variants_raw = _mapping(variants_raw, path, entry=topic_id, field="variants")
     variants = {}
-    for area, text in variants_raw.items():
+    for area in variants_raw:
         if area not in area_ids:
             raise KnowledgeError(
                 path, f"unknown area '{area}'; known areas: {sorted(area_ids)}", entry=topic_id, field=f"variants.{area}"
