@@ -278,7 +278,7 @@ def _load_areas(path: Path) -> dict[str, Area]:
 def _load_clinic(path: Path) -> ClinicInfo:
     data = _mapping(_read_yaml(path), path)
     clinic = _mapping(data.get("clinic"), path, field="clinic")
-    no_placeholders = _check_no_placeholders
+    no_placeholders = _check_no_placeholders  # every value of the clinic block
     return ClinicInfo(
         name=_text(clinic, "name", path, "clinic", check=no_placeholders),
         phone=_text(clinic, "phone", path, "clinic", check=no_placeholders),
@@ -295,9 +295,10 @@ def _load_clinic(path: Path) -> ClinicInfo:
 
 
 def _check_no_placeholders(text: str) -> str | None:
-    """Clinic values are filled into texts as they are: a brace would break the filling."""
+    """Clinic values are filled into texts as they are: a placeholder copied into one would
+    reach patients as "{phone}"."""
     if "{" in text or "}" in text:
-        return "must not contain '{' or '}' (clinic values are filled into texts as they are)"
+        return "must not contain '{' or '}': write the value itself (it is shown to patients as written)"
     return None
 
 

@@ -96,6 +96,11 @@ class VocabularyEntry:
     near: NearRule | None = None
 
 
+#: The placeholder that ends an answer about regulated products: the clinic's regulatory note,
+#: or nothing when the clinic has not set one. Allowed only at the very end of a topic text.
+REGULATORY_NOTE = "regulatory_note"
+
+
 @dataclass(frozen=True)
 class OutOfHours:
     """Where a patient with an urgent problem goes while the clinic is closed.
@@ -165,10 +170,6 @@ class ClinicInfo:
             REGULATORY_NOTE: self.regulatory_note.render() if self.regulatory_note else "",
         }
 
-
-#: The placeholder that ends an answer about regulated products: the clinic's regulatory note,
-#: or nothing when the clinic has not set one. Allowed only at the very end of a topic text.
-REGULATORY_NOTE = "regulatory_note"
 
 PLACEHOLDER_NAMES: frozenset[str] = frozenset(
     ClinicInfo(

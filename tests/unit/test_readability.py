@@ -14,8 +14,11 @@ from mesoguide.knowledge.readability import (
     count_syllables,
     distribution_report,
     flesch_kincaid_grade,
+    knowledge_grades,
+    main,
     measure,
 )
+from mesoguide.paths import REPO_ROOT
 from tests.unit.test_content_rules import message_texts
 
 #: Distribution reports, by section title; tests/unit/conftest.py prints them in the summary.
@@ -104,3 +107,11 @@ def test_every_message_reads_at_grade_8_or_below(kb: KnowledgeBase) -> None:
     grades = {where: flesch_kincaid_grade(text) for where, text in message_texts(kb)}
     READING_LEVELS["reading level of messages.yml (Flesch-Kincaid grade)"] = distribution_report(grades)
     assert {where: round(g, 1) for where, g in grades.items() if g > READING_GRADE_MAX} == {}
+
+
+def test_the_command_measures_the_texts_the_gate_measures(kb: KnowledgeBase, capsys: pytest.CaptureFixture[str]) -> None:
+    grades = knowledge_grades(REPO_ROOT / "knowledge")
+    assert grades["answers and variants"] == {w: flesch_kincaid_grade(t) for w, t in _topic_texts(kb)}
+    assert grades["messages"] == {w: flesch_kincaid_grade(t) for w, t in message_texts(kb)}
+    assert main([str(REPO_ROOT / "knowledge")]) == 0
+    assert f"answers and variants (Flesch-Kincaid grade):\n{len(grades['answers and variants'])} texts" in capsys.readouterr().out
