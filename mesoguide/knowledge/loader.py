@@ -416,7 +416,7 @@ def _load_topic(path: Path, source_titles: set[str], area_ids: set[str]) -> Topi
             raise KnowledgeError(
                 path, f"unknown area '{area}'; known areas: {sorted(area_ids)}", entry=topic_id, field=f"variants.{area}"
             )
-        variants[area] = _text(variants_raw, area, path, topic_id, check=_check_words)
+        variants[area] = _text(variants_raw, area, path, topic_id, check=_check_words, within="variants")
     sources = _text_list(record, "sources", path, topic_id)
     for title in sources:
         if title not in source_titles:

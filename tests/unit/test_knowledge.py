@@ -251,3 +251,10 @@ def test_wellformed_signoff_loads_on_topics_and_messages(tmp_path: Path) -> None
     kb = load_knowledge(k)
     assert kb.topics["pain"].clinician_signoff is not None and kb.topics["pain"].clinician_signoff.registration == "GMC 1234567"
     assert kb.messages.clinician_signoff is not None and kb.topics["aftercare"].clinician_signoff is None
+
+
+def test_a_broken_variant_is_named_by_its_area(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "topics" / "sessions.yml", lambda d: d["variants"].update(face="word " * 130))
+    err = _load_error(k)
+    assert (err.entry, err.field) == ("sessions", "variants.face") and "130 words" in str(err)
