@@ -4,11 +4,11 @@ every action fills the placeholders from it, so what the clinic writes is what p
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer_topic import ActionAnswerTopic
@@ -19,17 +19,14 @@ from mesoguide.errors import KnowledgeError
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase, load_knowledge
 from mesoguide.knowledge.loader import MAX_ANSWER_WORDS, MAX_REGULATORY_COUNTRY_WORDS, MAX_REGULATORY_NOTE_WORDS
-from tests.conftest import copy_knowledge, make_tracker
+from tests.conftest import copy_knowledge, edit_yaml, make_tracker
 
 NOTE = {"country": "United Kingdom", "text": "The MHRA has licensed no fat-dissolving injection for the body."}
 OUT_OF_HOURS = {"service": "our on-call nurse", "phone": "+44 7700 900123"}
 
 
-def _edit_clinic(knowledge: Path, change) -> None:
-    path = knowledge / "clinic.yml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data["clinic"])
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+def _edit_clinic(knowledge: Path, change: Callable[[dict[str, Any]], Any]) -> None:
+    edit_yaml(knowledge / "clinic.yml", lambda data: change(data["clinic"]))
 
 
 def _error(knowledge: Path) -> KnowledgeError:
@@ -92,17 +89,15 @@ def test_answers_ending_with_the_note_leave_room_for_the_longest_note(tmp_path: 
     length, and the content team (not the clinic) is told."""
     k = copy_knowledge(tmp_path)
     path = k / "topics" / "innovations.yml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     room = MAX_ANSWER_WORDS - MAX_REGULATORY_NOTE_WORDS - MAX_REGULATORY_COUNTRY_WORDS + 1
-    data["answer"] = "word " * room + "{regulatory_note}"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    edit_yaml(path, lambda data: data.update(answer="word " * room + "{regulatory_note}"))
     err = _error(k)
     assert (err.path.name, err.entry, err.field) == ("innovations.yml", "innovations", "answer") and "room" in err.problem
-    data["answer"] = "word " * (room - 1) + "{regulatory_note}"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    fitting = "word " * (room - 1) + "{regulatory_note}"
+    edit_yaml(path, lambda data: data.update(answer=fitting))
     longest = {"country": "one two three four", "text": "word " * (MAX_REGULATORY_NOTE_WORDS - 1) + "end."}
     _edit_clinic(k, lambda clinic: clinic.update(regulatory_note=longest))
-    rendered = load_knowledge(k).render(data["answer"])
+    rendered = load_knowledge(k).render(fitting)
     assert len(rendered.split()) == MAX_ANSWER_WORDS
 
 
@@ -111,19 +106,13 @@ def test_answers_ending_with_the_note_leave_room_for_the_longest_note(tmp_path: 
 )
 def test_the_note_may_only_end_a_topic_text(tmp_path: Path, text: str) -> None:
     k = copy_knowledge(tmp_path)
-    path = k / "topics" / "innovations.yml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["answer"] = text
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    edit_yaml(k / "topics" / "innovations.yml", lambda data: data.update(answer=text))
     assert "very end" in _error(k).problem
 
 
 def test_messages_may_not_use_the_note(tmp_path: Path) -> None:
     k = copy_knowledge(tmp_path)
-    path = k / "messages.yml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["fallback"] = "Sorry. {regulatory_note}"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    edit_yaml(k / "messages.yml", lambda data: data.update(fallback="Sorry. {regulatory_note}"))
     err = _error(k)
     assert err.field == "fallback" and "regulatory_note" in err.problem
 

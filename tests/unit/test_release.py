@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from mesoguide import stack
 from mesoguide.errors import ReleaseNotReadyError
 from mesoguide.knowledge import load_knowledge
 from mesoguide.knowledge.release import check_release, fingerprint, main, require_release_ready
 from mesoguide.paths import REPO_ROOT
-from tests.conftest import copy_knowledge
+from tests.conftest import copy_knowledge, edit_yaml
 
 TODAY = dt.date.today()
 REAL_CLINIC = {
@@ -36,33 +35,19 @@ REAL_CLINIC = {
 SIGNER = {"name": "Dr Jane Smith", "registration": "GMC 1234567", "signed_on": TODAY - dt.timedelta(days=5)}
 
 
-def _load(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def _save(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
-def _edit(path: Path, change: Callable[[dict[str, Any]], Any]) -> None:
-    data = _load(path)
-    change(data)
-    _save(path, data)
-
-
 @pytest.fixture(scope="module")
 def signed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A knowledge base a clinic could release: real facts, checked, every text signed."""
     k = copy_knowledge(tmp_path_factory.mktemp("signed"))
-    _edit(k / "clinic.yml", lambda d: d.update(example=False, clinic=dict(REAL_CLINIC)))
+    edit_yaml(k / "clinic.yml", lambda d: d.update(example=False, clinic=dict(REAL_CLINIC)))
     kb = load_knowledge(k)
     for topic in kb.topics.values():
         signoff = {**SIGNER, "fingerprint": fingerprint(topic)}
-        _edit(
+        edit_yaml(
             k / "topics" / f"{topic.id}.yml",
             lambda d, s=signoff: d.update(reviewed_by="MesoGuide content team", clinician_signoff=s),
         )
-    _edit(k / "messages.yml", lambda d: d.update(clinician_signoff={**SIGNER, "fingerprint": fingerprint(kb.messages)}))
+    edit_yaml(k / "messages.yml", lambda d: d.update(clinician_signoff={**SIGNER, "fingerprint": fingerprint(kb.messages)}))
     return k
 
 
@@ -115,21 +100,21 @@ def test_the_example_clinic_and_unsigned_texts_are_refused_field_by_field() -> N
 
 
 def _clinic(change: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
-    return lambda k: _edit(k / "clinic.yml", lambda d: change(d["clinic"]))
+    return lambda k: edit_yaml(k / "clinic.yml", lambda d: change(d["clinic"]))
 
 
 def _topic(topic_id: str, change: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
-    return lambda k: _edit(k / "topics" / f"{topic_id}.yml", change)
+    return lambda k: edit_yaml(k / "topics" / f"{topic_id}.yml", change)
 
 
 def _messages(change: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
-    return lambda k: _edit(k / "messages.yml", change)
+    return lambda k: edit_yaml(k / "messages.yml", change)
 
 
 OLD = TODAY - dt.timedelta(days=400)
 TOMORROW = TODAY + dt.timedelta(days=1)
 FAILURES: dict[str, tuple[Callable[[Path], None], set[tuple[str, str | None, str]]]] = {
-    "example flag": (lambda k: _edit(k / "clinic.yml", lambda d: d.update(example=True)), {("clinic.yml", None, "example")}),
+    "example flag": (lambda k: edit_yaml(k / "clinic.yml", lambda d: d.update(example=True)), {("clinic.yml", None, "example")}),
     "example name": (_clinic(lambda c: c.update(name="Riverside (EXAMPLE)")), {("clinic.yml", "clinic", "name")}),
     "example phone": (_clinic(lambda c: c.update(phone="+44 20 7946 0000 (EXAMPLE)")), {("clinic.yml", "clinic", "phone")}),
     "example e-mail": (_clinic(lambda c: c.update(email="hello@clinic.example")), {("clinic.yml", "clinic", "email")}),
