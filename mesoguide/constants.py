@@ -87,3 +87,11 @@ REQUIRED_TOPIC_IDS: Final = (
     "effectiveness", "safety", "candidacy", "practitioner", "vs_botox", "vs_fillers",
     "vs_laser", "combination_treatments", "innovations", "booking", "clinic_contact",
 )
+
+# --- content quality and the release gate (mesoguide/knowledge/readability.py, release.py) ----
+#: Highest Flesch-Kincaid grade of any text the assistant sends (SPEC §3: "a reading age of about 12").
+READING_GRADE_MAX: Final = 8.0
+#: A release needs the clinic's facts (phones, hours, out-of-hours route) checked this recently.
+CLINIC_FACTS_MAX_AGE_DAYS: Final = 90
+#: A clinician's sign-off of a text counts for this long; then the text is reviewed again.
+CLINICIAN_SIGNOFF_MAX_AGE_DAYS: Final = 365

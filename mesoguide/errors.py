@@ -66,3 +66,18 @@ class CaseFileError(_LocatedError):
         location = [f"case {case}"] if case is not None else []
         location += [f"field '{field}'"] if field is not None else []
         super().__init__(path, problem, location)
+
+
+class ReleaseNotReadyError(MesoGuideError):
+    """The knowledge base is not fit for patients yet (``make check-release`` lists why).
+
+    Args:
+        problems: One line per problem, each naming the file, the entry and the field to fix.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            f"not ready for release ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n"
+            + "\n".join(f"  {p}" for p in problems)
+        )

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import TracebackType
 
 from mesoguide.channels.credentials import ChannelConfigError, write_credentials
-from mesoguide.paths import REPO_ROOT
+from mesoguide.paths import REPO_ROOT, knowledge_dir
 
 READY_TIMEOUT_S = 180.0
 
@@ -310,9 +310,11 @@ def _default_config() -> StackConfig:
 
 
 def _check_knowledge() -> bool:
-    """Stop before starting anything if knowledge/ is broken; warn about example clinic facts."""
+    """Stop before starting anything if knowledge/ is broken; warn about example clinic facts and
+    anything else that stops a release (`make run` works with the example clinic; production does not)."""
     from mesoguide.errors import KnowledgeError
     from mesoguide.knowledge import default_knowledge
+    from mesoguide.knowledge.release import release_problems
 
     try:
         kb = default_knowledge()
@@ -322,6 +324,10 @@ def _check_knowledge() -> bool:
     if kb.clinic.is_example:
         print("WARNING: knowledge/clinic.yml still holds EXAMPLE clinic facts (phone, address, "
               "emergency number). Replace them before patients use this.", file=sys.stderr)
+    problems = release_problems(kb, knowledge_dir())
+    if problems:
+        print(f"WARNING: not ready for patients: {len(problems)} release problem(s), e.g. {problems[0]}. "
+              "`make check-release` lists them all.", file=sys.stderr)
     return True
 
 

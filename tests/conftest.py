@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +75,13 @@ def copy_knowledge(tmp_path: Path) -> Path:
     target = tmp_path / "knowledge"
     shutil.copytree(REPO_ROOT / "knowledge", target)
     return target
+
+
+def edit_yaml(path: Path, change: Callable[[Any], Any]) -> None:
+    """Change a YAML file in place: load it, let ``change`` edit the data, write it back."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def nlu_examples() -> dict[str, list[str]]:

@@ -52,7 +52,9 @@ def summary(record: EscalationRecord, event: str, config: EscalationConfig) -> t
         lines.append("The patient asked for a callback (details in the dashboard).")
     lines.append(f"Open: {config.dashboard_url}/escalations/{record['reference']}")
     if record["urgent"]:
-        lines.insert(0, "URGENT - the patient was told to call the clinic now or the emergency number.")
+        lines.insert(
+            0, "URGENT - the patient was told to call the clinic now (the out-of-hours line when closed) or the emergency number."
+        )
     return subject, "\n".join(lines)
 
 

@@ -7,10 +7,14 @@ import functools
 from mesoguide.knowledge.loader import load_knowledge
 from mesoguide.knowledge.models import (
     Area,
+    ClinicianSignoff,
     ClinicInfo,
+    FactsChecked,
     KnowledgeBase,
     Messages,
     NearRule,
+    OutOfHours,
+    RegulatoryNote,
     Source,
     Topic,
     VocabularyEntry,
@@ -20,9 +24,13 @@ from mesoguide.paths import knowledge_dir
 __all__ = [
     "Area",
     "ClinicInfo",
+    "ClinicianSignoff",
+    "FactsChecked",
     "KnowledgeBase",
     "Messages",
     "NearRule",
+    "OutOfHours",
+    "RegulatoryNote",
     "Source",
     "Topic",
     "VocabularyEntry",

@@ -18,11 +18,16 @@ from mesoguide.constants import REQUIRED_TOPIC_IDS, SMALLTALK_INTENTS
 from mesoguide.errors import KnowledgeError
 from mesoguide.knowledge.models import (
     PLACEHOLDER_NAMES,
+    REGULATORY_NOTE,
     Area,
+    ClinicianSignoff,
     ClinicInfo,
+    FactsChecked,
     KnowledgeBase,
     Messages,
     NearRule,
+    OutOfHours,
+    RegulatoryNote,
     Source,
     Topic,
     VocabularyCategory,
@@ -31,6 +36,12 @@ from mesoguide.knowledge.models import (
 )
 
 MAX_ANSWER_WORDS = 120  # SPEC §3: "at most ~120 words"
+#: A clinic's regulatory note ends some answers; answers that end with it leave room for the
+#: longest note a clinic may write (its country and its text), so no clinic can push one past
+#: MAX_ANSWER_WORDS.
+MAX_REGULATORY_NOTE_WORDS = 30
+MAX_REGULATORY_COUNTRY_WORDS = 4
+_FINGERPRINT = re.compile(r"^[0-9a-f]{12}$")
 MAX_NEAR_GAP = 6
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 #: A term slot: ``<age>`` stands for a two-digit number, an age ("i'm <age>").
@@ -123,16 +134,24 @@ def _list_of_mappings(data: Any, key: str, path: Path) -> list[dict]:
 
 
 def _text(
-    record: Mapping, key: str, path: Path, entry: str | None, *, check: Callable[[str], str | None] | None = None
+    record: Mapping,
+    key: str,
+    path: Path,
+    entry: str | None,
+    *,
+    check: Callable[[str], str | None] | None = None,
+    within: str | None = None,
 ) -> str:
+    """A required non-empty text; ``within`` names the enclosing block in errors (``out_of_hours.phone``)."""
+    field_name = f"{within}.{key}" if within else key
     value = record.get(key)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)  # a phone number or an emergency number written without quotes
     if not isinstance(value, str) or not value.strip():
-        raise KnowledgeError(path, "is missing or empty; write a non-empty text", entry=entry, field=key)
+        raise KnowledgeError(path, "is missing or empty; write a non-empty text", entry=entry, field=field_name)
     problem = check(value) if check else None
     if problem:
-        raise KnowledgeError(path, problem, entry=entry, field=key)
+        raise KnowledgeError(path, problem, entry=entry, field=field_name)
     return value.strip()
 
 
@@ -192,20 +211,33 @@ def _check_slots(term: str, path: Path, entry: str) -> None:
 
 
 def _check_words(text: str) -> str | None:
+    """A topic text: at most MAX_ANSWER_WORDS words, known placeholders, the note only at the end."""
     words = len(text.split())
     if words > MAX_ANSWER_WORDS:
         return f"has {words} words; shorten it to at most {MAX_ANSWER_WORDS} (SPEC §3)"
-    return _check_placeholders(text)
+    note = "{" + REGULATORY_NOTE + "}"
+    if note in text:
+        if text.count(note) > 1 or not text.rstrip().endswith(note):
+            return f"may use {note} only once, as the very end of the text (it is empty when the clinic sets no note)"
+        room = MAX_ANSWER_WORDS - MAX_REGULATORY_NOTE_WORDS - MAX_REGULATORY_COUNTRY_WORDS + 1
+        if words > room:
+            return (
+                f"has {words} words; a text ending with {note} may have at most {room}, "
+                f"to leave room for a clinic's note of up to {MAX_REGULATORY_NOTE_WORDS + MAX_REGULATORY_COUNTRY_WORDS} words"
+            )
+    return _check_placeholders(text, allow_note=True)
 
 
-def _check_placeholders(text: str) -> str | None:
+def _check_placeholders(text: str, *, allow_note: bool = False) -> str | None:
+    """Known placeholders only; ``{regulatory_note}`` only where ``allow_note`` (topic texts)."""
+    allowed_names = PLACEHOLDER_NAMES if allow_note else PLACEHOLDER_NAMES - {REGULATORY_NOTE}
     try:
-        unknown = placeholders_in(text) - PLACEHOLDER_NAMES
+        unknown = placeholders_in(text) - allowed_names
     except ValueError as exc:
         return f"has a stray '{{' or '}}' ({exc}); use only placeholders like {{phone}}"
     if unknown:
-        allowed = ", ".join(sorted("{" + n + "}" for n in PLACEHOLDER_NAMES))
-        return f"uses unknown placeholder(s) {sorted(unknown)}; allowed: {allowed}"
+        allowed = ", ".join(sorted("{" + n + "}" for n in allowed_names))
+        return f"uses unknown placeholder(s) {sorted(unknown)}; allowed here: {allowed}"
     return None
 
 
@@ -246,15 +278,107 @@ def _load_areas(path: Path) -> dict[str, Area]:
 def _load_clinic(path: Path) -> ClinicInfo:
     data = _mapping(_read_yaml(path), path)
     clinic = _mapping(data.get("clinic"), path, field="clinic")
+    no_placeholders = _check_no_placeholders  # every value of the clinic block
     return ClinicInfo(
-        name=_text(clinic, "name", path, "clinic"),
-        phone=_text(clinic, "phone", path, "clinic"),
-        email=_text(clinic, "email", path, "clinic"),
-        address=_text(clinic, "address", path, "clinic"),
-        opening_hours=_text(clinic, "opening_hours", path, "clinic"),
-        booking_url=_text(clinic, "booking_url", path, "clinic"),
-        emergency_number=_text(clinic, "emergency_number", path, "clinic"),
+        name=_text(clinic, "name", path, "clinic", check=no_placeholders),
+        phone=_text(clinic, "phone", path, "clinic", check=no_placeholders),
+        email=_text(clinic, "email", path, "clinic", check=no_placeholders),
+        address=_text(clinic, "address", path, "clinic", check=no_placeholders),
+        opening_hours=_text(clinic, "opening_hours", path, "clinic", check=no_placeholders),
+        booking_url=_text(clinic, "booking_url", path, "clinic", check=no_placeholders),
+        emergency_number=_text(clinic, "emergency_number", path, "clinic", check=no_placeholders),
+        out_of_hours=_out_of_hours(clinic, path),
+        regulatory_note=_regulatory_note(clinic, path),
+        facts_checked=_facts_checked(clinic, path),
         is_example=bool(data.get("example", False)),
+    )
+
+
+def _check_no_placeholders(text: str) -> str | None:
+    """Clinic values are filled into texts as they are: a placeholder copied into one would
+    reach patients as "{phone}"."""
+    if "{" in text or "}" in text:
+        return "must not contain '{' or '}': write the value itself (it is shown to patients as written)"
+    return None
+
+
+def _out_of_hours(clinic: Mapping[str, Any], path: Path) -> OutOfHours:
+    """The route for urgent problems while the clinic is closed: required, every field named."""
+    if "out_of_hours" not in clinic:
+        raise KnowledgeError(
+            path,
+            "is missing: say who a patient with an urgent problem calls while the clinic is closed "
+            "(service: and phone:, e.g. an on-call line or the local urgent-care service)",
+            entry="clinic",
+            field="out_of_hours",
+        )
+    route = _mapping(clinic["out_of_hours"], path, entry="clinic", field="out_of_hours")
+    return OutOfHours(
+        service=_text(route, "service", path, "clinic", check=_check_no_placeholders, within="out_of_hours"),
+        phone=_text(route, "phone", path, "clinic", check=_check_no_placeholders, within="out_of_hours"),
+    )
+
+
+def _regulatory_note(clinic: Mapping[str, Any], path: Path) -> RegulatoryNote | None:
+    """The clinic's own regulator's position: optional; when set, both country and text."""
+    raw = clinic.get("regulatory_note")
+    if raw is None:
+        return None
+    note = _mapping(raw, path, entry="clinic", field="regulatory_note")
+    if not note.get("country") and not note.get("text"):
+        return None  # both left empty: the clinic adds no note
+    country, text = (
+        _text(note, key, path, "clinic", check=_check_no_placeholders, within="regulatory_note") for key in ("country", "text")
+    )
+    for key, value, limit in (("country", country, MAX_REGULATORY_COUNTRY_WORDS), ("text", text, MAX_REGULATORY_NOTE_WORDS)):
+        if len(value.split()) > limit:
+            raise KnowledgeError(
+                path, f"has {len(value.split())} words; shorten it to at most {limit}", entry="clinic",
+                field=f"regulatory_note.{key}",
+            )
+    if text[-1] not in ".!?":
+        raise KnowledgeError(path, "must end with a full stop (it ends an answer)", entry="clinic", field="regulatory_note.text")
+    return RegulatoryNote(country=country, text=text)
+
+
+def _facts_checked(clinic: Mapping[str, Any], path: Path) -> FactsChecked | None:
+    """Who last checked the clinic's facts, and when: optional here, required for a release."""
+    raw = clinic.get("facts_checked")
+    if raw is None:
+        return None
+    record = _mapping(raw, path, entry="clinic", field="facts_checked")
+    if not record.get("by") and record.get("on") is None:
+        return None  # left empty: nobody has checked yet (a release refuses this)
+    checked_on = record.get("on")
+    if not isinstance(checked_on, dt.date):
+        raise KnowledgeError(path, "needs the date written as YYYY-MM-DD", entry="clinic", field="facts_checked.on")
+    return FactsChecked(by=_text(record, "by", path, "clinic", within="facts_checked"), on=checked_on)
+
+
+def _clinician_signoff(record: Mapping[str, Any], path: Path, entry: str | None) -> ClinicianSignoff | None:
+    """A ``clinician_signoff:`` block: optional here (``make check-release`` requires it), but
+    when it is there every field must be well formed."""
+    raw = record.get("clinician_signoff")
+    if raw is None:
+        return None
+    block = _mapping(raw, path, entry=entry, field="clinician_signoff")
+    signed_on = block.get("signed_on")
+    if not isinstance(signed_on, dt.date):
+        raise KnowledgeError(path, "needs the date written as YYYY-MM-DD", entry=entry, field="clinician_signoff.signed_on")
+    fingerprint = str(block.get("fingerprint") or "")
+    if not _FINGERPRINT.match(fingerprint):
+        raise KnowledgeError(
+            path,
+            "must be the 12-character fingerprint of the signed text "
+            "(python -m mesoguide.knowledge.release --fingerprints prints it)",
+            entry=entry,
+            field="clinician_signoff.fingerprint",
+        )
+    return ClinicianSignoff(
+        name=_text(block, "name", path, entry, within="clinician_signoff"),
+        registration=_text(block, "registration", path, entry, within="clinician_signoff"),
+        signed_on=signed_on,
+        fingerprint=fingerprint,
     )
 
 
@@ -292,7 +416,7 @@ def _load_topic(path: Path, source_titles: set[str], area_ids: set[str]) -> Topi
             raise KnowledgeError(
                 path, f"unknown area '{area}'; known areas: {sorted(area_ids)}", entry=topic_id, field=f"variants.{area}"
             )
-        variants[area] = _text(variants_raw, area, path, topic_id, check=_check_words)
+        variants[area] = _text(variants_raw, area, path, topic_id, check=_check_words, within="variants")
     sources = _text_list(record, "sources", path, topic_id)
     for title in sources:
         if title not in source_titles:
@@ -309,6 +433,7 @@ def _load_topic(path: Path, source_titles: set[str], area_ids: set[str]) -> Topi
         sources=sources,
         reviewed_by=_text(record, "reviewed_by", path, topic_id),
         reviewed_on=reviewed_on,
+        clinician_signoff=_clinician_signoff(record, path, topic_id),
     )
 
 
@@ -329,6 +454,7 @@ def _load_messages(path: Path) -> Messages:
         smalltalk={k: _text(smalltalk, k, path, "smalltalk", check=check) for k in SMALLTALK_INTENTS},
         topic_prompt=_text(data, "topic_prompt", path, None, check=check),
         area_not_covered=_text(data, "area_not_covered", path, None, check=_check_area_prompt),
+        clinician_signoff=_clinician_signoff(data, path, None),
     )
 
 

@@ -34,8 +34,30 @@ class Area:
 
 
 @dataclass(frozen=True)
+class ClinicianSignoff:
+    """A clinician's sign-off of a text, as written in ``clinician_signoff:``.
+
+    Attributes:
+        name: The clinician who signed, by name.
+        registration: Their professional registration (body and number, e.g. "GMC 1234567").
+        signed_on: The date they signed.
+        fingerprint: The fingerprint of the text they signed
+            (:func:`mesoguide.knowledge.release.fingerprint`); a later edit no longer matches.
+    """
+
+    name: str
+    registration: str
+    signed_on: dt.date
+    fingerprint: str
+
+
+@dataclass(frozen=True)
 class Topic:
-    """One curated answer (SPEC §3)."""
+    """One curated answer (SPEC §3).
+
+    ``reviewed_by``/``reviewed_on`` record the editorial review (the content team);
+    ``clinician_signoff`` the clinician's, which a release requires (``make check-release``).
+    """
 
     id: str
     title: str
@@ -45,6 +67,7 @@ class Topic:
     sources: tuple[str, ...]
     reviewed_by: str
     reviewed_on: dt.date
+    clinician_signoff: ClinicianSignoff | None = None
 
     def text_for(self, area: str | None) -> tuple[str, str | None]:
         """The answer text for an area, and the area whose variant was used (or ``None``)."""
@@ -73,7 +96,50 @@ class VocabularyEntry:
     near: NearRule | None = None
 
 
+#: The placeholder that ends an answer about regulated products: the clinic's regulatory note,
+#: or nothing when the clinic has not set one. Allowed only at the very end of a topic text.
+REGULATORY_NOTE = "regulatory_note"
+
+
 @dataclass(frozen=True)
+class OutOfHours:
+    """Where a patient with an urgent problem goes while the clinic is closed.
+
+    Attributes:
+        service: Who answers, written to follow "call": "our on-call nurse", "NHS 111".
+        phone: Their number.
+    """
+
+    service: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class RegulatoryNote:
+    """The clinic's own regulator's position, added to answers about regulated products.
+
+    Attributes:
+        country: The country the note is about (answers always say which country).
+        text: One or two plain sentences.
+    """
+
+    country: str
+    text: str
+
+    def render(self) -> str:
+        """The note as it ends an answer: the country first, so no reader takes it as universal."""
+        return f"{self.country}: {self.text}"
+
+
+@dataclass(frozen=True)
+class FactsChecked:
+    """Who at the clinic last checked every clinic fact against reality, and when."""
+
+    by: str
+    on: dt.date
+
+
+@dataclass(frozen=True, kw_only=True)
 class ClinicInfo:
     """The clinic's own facts, from ``clinic.yml``."""
 
@@ -84,7 +150,10 @@ class ClinicInfo:
     opening_hours: str
     booking_url: str
     emergency_number: str
+    out_of_hours: OutOfHours
     is_example: bool
+    regulatory_note: RegulatoryNote | None = None
+    facts_checked: FactsChecked | None = None
 
     def placeholders(self) -> dict[str, str]:
         """Values for the ``{placeholder}`` names allowed in answers and messages."""
@@ -96,11 +165,17 @@ class ClinicInfo:
             "opening_hours": self.opening_hours,
             "booking_url": self.booking_url,
             "emergency_number": self.emergency_number,
+            "out_of_hours_service": self.out_of_hours.service,
+            "out_of_hours_phone": self.out_of_hours.phone,
+            REGULATORY_NOTE: self.regulatory_note.render() if self.regulatory_note else "",
         }
 
 
 PLACEHOLDER_NAMES: frozenset[str] = frozenset(
-    ClinicInfo("", "", "", "", "", "", "", False).placeholders()
+    ClinicInfo(
+        name="", phone="", email="", address="", opening_hours="", booking_url="", emergency_number="",
+        out_of_hours=OutOfHours(service="", phone=""), is_example=False,
+    ).placeholders()
 )
 
 
@@ -120,15 +195,16 @@ class Messages:
     reference_line: str  # contains {reference}
     reference_unavailable: str
     callback: Mapping[str, str]  # the callback form's texts, keys CALLBACK_KEYS of the loader
+    area_prompt: str
+    smalltalk: Mapping[str, str]
+    topic_prompt: str  # after "yes", "ok", "?" with nothing to agree to: topic buttons follow
+    area_not_covered: str  # contains {area}: an area with no variant of the topic asked about
+    clinician_signoff: ClinicianSignoff | None = None
 
     @property
     def callback_button(self) -> str:
         """Title of the quick reply that starts the callback form."""
         return self.callback["button"]
-    area_prompt: str
-    smalltalk: Mapping[str, str]
-    topic_prompt: str  # after "yes", "ok", "?" with nothing to agree to: topic buttons follow
-    area_not_covered: str  # contains {area}: an area with no variant of the topic asked about
 
 
 @dataclass(frozen=True)
@@ -143,5 +219,9 @@ class KnowledgeBase:
     vocabulary: tuple[VocabularyEntry, ...] = field(default=())
 
     def render(self, text: str) -> str:
-        """Fill clinic placeholders in a text (names were checked at load time)."""
-        return text.format_map(self.clinic.placeholders())
+        """Fill clinic placeholders in a text (names were checked at load time).
+
+        The text is stripped after filling: ``{regulatory_note}`` ends a text and is empty when
+        the clinic has not set a note.
+        """
+        return text.format_map(self.clinic.placeholders()).strip()

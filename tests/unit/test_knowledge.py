@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -214,3 +215,46 @@ def test_callback_texts_must_all_exist_and_use_known_placeholders(tmp_path: Path
     k2 = copy_knowledge(tmp_path / "second")
     _edit(k2 / "messages.yml", lambda d: d["callback"].update(ask_name="Name for {doctor}?"))
     assert "doctor" in str(_load_error(k2))
+
+
+# --- the clinician's sign-off block: optional to load, well formed when present ------------
+
+SIGNOFF = {"name": "Dr Jane Smith", "registration": "GMC 1234567", "signed_on": "2026-11-20", "fingerprint": "0123456789ab"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name": ""}, "clinician_signoff.name"),
+        ({"registration": None}, "clinician_signoff.registration"),
+        ({"signed_on": "last Tuesday"}, "clinician_signoff.signed_on"),
+        ({"fingerprint": "signed"}, "clinician_signoff.fingerprint"),
+    ],
+)
+def test_malformed_clinician_signoff_is_named(tmp_path: Path, change: dict, field: str) -> None:
+    k = copy_knowledge(tmp_path)
+    path = k / "topics" / "pain.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["clinician_signoff"] = {**SIGNOFF, **change}
+    if "signed_on" not in change:
+        data["clinician_signoff"]["signed_on"] = dt.date(2026, 11, 20)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    err = _load_error(k)
+    assert (err.path.name, err.entry, err.field) == ("pain.yml", "pain", field)
+
+
+def test_wellformed_signoff_loads_on_topics_and_messages(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    signoff = {**SIGNOFF, "signed_on": dt.date(2026, 11, 20)}
+    _edit(k / "topics" / "pain.yml", lambda d: d.update(clinician_signoff=signoff))
+    _edit(k / "messages.yml", lambda d: d.update(clinician_signoff=signoff))
+    kb = load_knowledge(k)
+    assert kb.topics["pain"].clinician_signoff is not None and kb.topics["pain"].clinician_signoff.registration == "GMC 1234567"
+    assert kb.messages.clinician_signoff is not None and kb.topics["aftercare"].clinician_signoff is None
+
+
+def test_a_broken_variant_is_named_by_its_area(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit(k / "topics" / "sessions.yml", lambda d: d["variants"].update(face="word " * 130))
+    err = _load_error(k)
+    assert (err.entry, err.field) == ("sessions", "variants.face") and "130 words" in str(err)
