@@ -39,7 +39,7 @@ PYTHON310 = $(shell for p in python python3.10 $$HOME/.pyenv/versions/3.10*/bin/
 	  $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && { echo $$p; break; }; done)
 
 $(INSTALLED): pyproject.toml constraints.txt
-	@test -x $(PY) || { test -n "$(PYTHON310)" || { echo "Python 3.10 not found (see .python-version / PLATFORM.md)"; exit 1; }; \
+	@test -x $(PY) || { test -n "$(PYTHON310)" || { echo "Python 3.10 not found (see .python-version)"; exit 1; }; \
 	  $(PYTHON310) -m venv $(VENV); }
 	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 10), "need Python 3.10, got " + sys.version' \
 	  || { echo "$(VENV) is not Python 3.10: delete it and run make again."; exit 1; }
@@ -73,7 +73,7 @@ web: $(WEB_DEPS)
 
 setup: $(INSTALLED_TEST) $(WEB_DEPS)
 
-# Browser tests drive Debian's Chromium with Playwright (PLATFORM.md: Playwright cannot download
+# Browser tests drive Debian's Chromium with Playwright (Playwright cannot download
 # browsers here). Installed once per machine; `apt-get update` only when the index is stale.
 CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):

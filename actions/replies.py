@@ -15,7 +15,7 @@ Button = dict[str, str]
 
 
 def outcome(value: str) -> SlotSet:
-    """The audit-contract event: ``turn_outcome`` for this turn (SPEC §1)."""
+    """The audit-contract event: ``turn_outcome`` for this turn (docs/product.md)."""
     return SlotSet(SLOT_TURN_OUTCOME, value)
 
 

@@ -1,4 +1,4 @@
-"""``action_session_start``: every conversation opens with the disclaimer (SPEC §1)."""
+"""``action_session_start``: every conversation opens with the disclaimer (docs/product.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A client for a running assistant: chat over REST, read each turn's outcome from the tracker.
 
-Used by the end-to-end tests and the latency benchmark (and by issue 3's evaluation), so they
+Used by the end-to-end tests and the latency benchmark (and by the evaluation), so they
 all talk to the assistant exactly as a channel does.
 """
 

@@ -89,7 +89,7 @@ REQUIRED_TOPIC_IDS: Final = (
 )
 
 # --- content quality and the release gate (mesoguide/knowledge/readability.py, release.py) ----
-#: Highest Flesch-Kincaid grade of any text the assistant sends (SPEC §3: "a reading age of about 12").
+#: Highest Flesch-Kincaid grade of any text the assistant sends (docs/product.md: "a reading age of about 12").
 READING_GRADE_MAX: Final = 8.0
 #: A release needs the clinic's facts (phones, hours, out-of-hours route) checked this recently.
 CLINIC_FACTS_MAX_AGE_DAYS: Final = 90

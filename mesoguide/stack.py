@@ -1,5 +1,5 @@
 """Start, watch and stop the action server and the Rasa server together, and what a clinic
-needs next to them: the escalation notifier and the staff dashboard (issue 5).
+needs next to them: the escalation notifier and the staff dashboard.
 
 One mechanism for ``make run``, ``make shell`` and the end-to-end tests, so what the tests
 start is what a clinic runs. Every server binds to loopback; the Rasa HTTP API (tracker

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from mesoguide.escalations.store import EscalationStore
 
 CORPORA_DIR = REPO_ROOT / "tests" / "corpora"  # development set (used to build the vocabularies)
-HELDOUT_DIR = REPO_ROOT / "tests" / "heldout"  # issue 3's held-out set (README: how it was used)
+HELDOUT_DIR = REPO_ROOT / "tests" / "heldout"  # the held-out set (README: how it was used)
 BLIND_DIR = REPO_ROOT / "tests" / "blind"  # a second blind set, written after the first tuning round
 CONFIRM_DIR = REPO_ROOT / "tests" / "confirm"  # a third blind set, measured once after the SVM blend
 #: Every case set, by name. The safety gate (tests/e2e/test_safety_gate.py) runs all of them.
@@ -96,7 +96,7 @@ def nlu_examples() -> dict[str, list[str]]:
     return examples
 
 
-# --- escalation store (issue 5): the same tests on SQLite and on a throwaway PostgreSQL -------
+# --- escalation store: the same tests on SQLite and on a throwaway PostgreSQL -------
 
 
 @pytest.fixture(scope="session")

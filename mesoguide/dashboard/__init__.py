@@ -1,4 +1,4 @@
-"""The staff dashboard (issue 5 §4): a small web app, separate from the patient-facing server.
+"""The staff dashboard: a small web app, separate from the patient-facing server.
 
 ``python -m mesoguide.dashboard --port 5070`` (``make run`` starts it). See :mod:`.app`.
 """

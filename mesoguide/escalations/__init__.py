@@ -1,4 +1,4 @@
-"""Clinician escalations (issue 5): stored queue, reference codes, callbacks, notifications.
+"""Clinician escalations: stored queue, reference codes, callbacks, notifications.
 
 Modules: :mod:`.config` (environment), :mod:`.models` (tables, records), :mod:`.migrations`
 (schema version table), :mod:`.store` (reads and writes), :mod:`.codes` (reference codes),

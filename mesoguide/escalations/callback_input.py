@@ -1,4 +1,4 @@
-"""Checks of what a patient types into the callback form (issue 5 §2).
+"""Checks of what a patient types into the callback form.
 
 Pure functions, so the form's validation action stays short and each rule has a unit test.
 Each returns the cleaned value, or None when the input is not acceptable (the form then

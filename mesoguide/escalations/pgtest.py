@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL cluster on a free loopback port, for tests (issue 5 §5).
+"""A throwaway PostgreSQL cluster on a free loopback port, for tests.
 
 PostgreSQL refuses to run as root, so when we are root the cluster directory is given to the
 ``postgres`` user and the server runs as that user (``runuser``). The cluster lives in a temp

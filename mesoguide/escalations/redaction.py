@@ -1,4 +1,4 @@
-"""Contact details never reach the transcript excerpt (issue 5 §1).
+"""Contact details never reach the transcript excerpt.
 
 Phone numbers and e-mail addresses are replaced by placeholders, and so is any value the
 callback form collected (a name is not recognisable by pattern, so it is removed by value).

@@ -1,4 +1,4 @@
-"""What a clinic could pick instead, measured on the same cases (issue 3 §3).
+"""What a clinic could pick instead, measured on the same cases.
 
 * ``tfidf_faq``: a plain FAQ widget. TF-IDF nearest training example; its intent decides the
   outcome; below a similarity floor it falls back. No guardrail.

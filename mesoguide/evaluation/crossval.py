@@ -1,4 +1,4 @@
-"""``rasa test nlu --cross-validation`` on the assistant's own pipeline, for the report (issue 3 §4).
+"""``rasa test nlu --cross-validation`` on the assistant's own pipeline, for the report.
 
 The held-out corpora say how the trained assistant does on new messages; cross-validation
 says how stable the NLU is on its own training data (k folds, each trained on the rest).

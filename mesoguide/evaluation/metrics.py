@@ -1,4 +1,4 @@
-"""The numbers of an evaluation run (issue 3 §1), computed from scored turns."""
+"""The numbers of an evaluation run, computed from scored turns."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ from mesoguide.knowledge.models import (
     placeholders_in,
 )
 
-MAX_ANSWER_WORDS = 120  # SPEC §3: "at most ~120 words"
+MAX_ANSWER_WORDS = 120  # docs/product.md: "at most ~120 words"
 #: A clinic's regulatory note ends some answers; answers that end with it leave room for the
 #: longest note a clinic may write (its country and its text), so no clinic can push one past
 #: MAX_ANSWER_WORDS.
@@ -62,7 +62,7 @@ VOCABULARY_FILES: Mapping[str, VocabularyCategory] = {
     "red_flags.yml": "red_flag",
     "medical_advice.yml": "medical_advice",
 }
-# The callback form's texts (issue 5) and the placeholders each must contain besides clinic ones.
+# The callback form's texts and the placeholders each must contain besides clinic ones.
 CALLBACK_FIELDS = {
     "button": (), "ask_consent": (), "ask_name": (), "ask_contact": (), "ask_time": (),
     "ask_confirm": ("{name}", "{contact}", "{time}"), "invalid_consent": (), "invalid_name": (),
@@ -214,7 +214,7 @@ def _check_words(text: str) -> str | None:
     """A topic text: at most MAX_ANSWER_WORDS words, known placeholders, the note only at the end."""
     words = len(text.split())
     if words > MAX_ANSWER_WORDS:
-        return f"has {words} words; shorten it to at most {MAX_ANSWER_WORDS} (SPEC §3)"
+        return f"has {words} words; shorten it to at most {MAX_ANSWER_WORDS} (docs/product.md)"
     note = "{" + REGULATORY_NOTE + "}"
     if note in text:
         if text.count(note) > 1 or not text.rstrip().endswith(note):
@@ -392,7 +392,7 @@ def _load_topics(directory: Path, source_titles: set[str], area_ids: set[str]) -
     for topic_id in REQUIRED_TOPIC_IDS:
         if topic_id not in topics:
             raise KnowledgeError(
-                directory / f"{topic_id}.yml", "is missing: SPEC §2 requires this topic", entry=topic_id
+                directory / f"{topic_id}.yml", "is missing: docs/product.md requires this topic", entry=topic_id
             )
     for topic in topics.values():
         for related in topic.related:

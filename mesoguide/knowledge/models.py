@@ -53,7 +53,7 @@ class ClinicianSignoff:
 
 @dataclass(frozen=True)
 class Topic:
-    """One curated answer (SPEC §3).
+    """One curated answer (docs/product.md).
 
     ``reviewed_by``/``reviewed_on`` record the editorial review (the content team);
     ``clinician_signoff`` the clinician's, which a release requires (``make check-release``).

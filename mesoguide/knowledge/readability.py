@@ -1,4 +1,4 @@
-"""Flesch-Kincaid grade level of a text, with no dependency: the reading-level check of SPEC §3.
+"""Flesch-Kincaid grade level of a text, with no dependency: the reading-level check of docs/product.md.
 
 Grade = 0.39 * (words / sentences) + 11.8 * (syllables / words) - 15.59 (Kincaid et al., 1975).
 The formula is fixed; what differs between tools is how they count. The rules here:
@@ -24,7 +24,7 @@ text); its older releases hyphenate with ``pyphen`` instead, and hyphenation poi
 syllables. Its grades also move between releases, so a pinned gate would move with them. These
 rules are short enough to read, and the tests pin them. Measured against the CMU dictionary
 (a one-off check): 99.8% of the 1,044 word types of ``knowledge/`` (on which the rules and the
-exceptions table were tuned) and 96.8% of 1,638 other word types (the source articles, SPEC,
+exceptions table were tuned) and 96.8% of 1,638 other word types (the source articles, the product spec,
 README; 0.035 syllables off per word on average). The count is stricter than textstat 0.7.3:
 on the knowledge base before the clinician-editor's review, median grade 8.0 here, 6.7 there.
 

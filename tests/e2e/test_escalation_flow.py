@@ -1,4 +1,4 @@
-"""Issue 5 end to end: real servers on loopback (action server, Rasa server, notifier,
+"""End to end: real servers on loopback (action server, Rasa server, notifier,
 dashboard), the REST channel, a real SQLite escalation store, real notification receivers."""
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def test_cancel_at_any_step(live: LiveAssistant, store: EscalationStore, kb: Kno
 
 
 def test_the_escalation_is_in_the_dashboard(live: LiveAssistant, live_stack: Stack, store: EscalationStore) -> None:
-    """Issue 5's "done when": an escalation made in chat appears in the dashboard with its code."""
+    """the "done when": an escalation made in chat appears in the dashboard with its code."""
     from tests.escalations.test_dashboard import PASSWORD, USER, Dashboard, login, request
 
     who = sender()

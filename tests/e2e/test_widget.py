@@ -23,7 +23,7 @@ playwright_sync = pytest.importorskip("playwright.sync_api")  # in the `test` ex
 
 SHOTS = REPO_ROOT / "build" / "test-output" / "widget"
 CHROMIUM = "/usr/bin/chromium"
-# PLATFORM.md: Playwright cannot download browsers here; these flags make Debian's Chromium quiet.
+# Playwright cannot download browsers here; these flags make Debian's Chromium quiet.
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",

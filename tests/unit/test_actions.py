@@ -43,7 +43,7 @@ def actions(kb: KnowledgeBase, matcher: GuardrailMatcher) -> dict[str, Action]:
         ActionOfferHelp(knowledge=kb, matcher=matcher),
         ActionReplySmalltalk(knowledge=kb, matcher=matcher),
         ActionSessionStart(knowledge=kb),
-        # issue 5: the callback form's questions, validation and submit
+        # the callback form's questions, validation and submit
         *(cls(knowledge=kb, matcher=matcher) for cls in callback.ASK_ACTIONS),
         callback.ValidateCallbackForm(knowledge=kb, matcher=matcher),
         callback.ActionSubmitCallback(knowledge=kb, matcher=matcher),
@@ -131,7 +131,7 @@ def test_each_escalation_path(actions, domain, kb, intent, text, outcome) -> Non
     else:
         assert "call you back" in reply, "a callback is offered"
     # Surfaces (web widget) show escalations distinctly from this payload; urgent = red flag.
-    # Issue 5: the reference is the stored record's code, and the text tells it too.
+    # the reference is the stored record's code, and the text tells it too.
     meta = meta_of(messages[0])
     assert meta == {"outcome": outcome, "urgent": reason == "red_flag", "reference": meta["reference"]}
     assert normalize_reference(meta["reference"]) == meta["reference"]

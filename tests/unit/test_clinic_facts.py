@@ -85,7 +85,7 @@ def test_country_of_the_note_is_short(tmp_path: Path) -> None:
 
 
 def test_answers_ending_with_the_note_leave_room_for_the_longest_note(tmp_path: Path) -> None:
-    """Checked on the answer, so no note a clinic may write can push an answer past SPEC §3's
+    """Checked on the answer, so no note a clinic may write can push an answer past docs/product.md's
     length, and the content team (not the clinic) is told."""
     k = copy_knowledge(tmp_path)
     path = k / "topics" / "innovations.yml"

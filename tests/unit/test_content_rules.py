@@ -1,4 +1,4 @@
-"""Content rules of SPEC §3 and DEVELOPERS.md safety rule 2, checked on every text we can send."""
+"""Content rules of docs/product.md and the product's rule on personal verdicts, doses and medicines, checked on every text we can send."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from mesoguide.paths import REPO_ROOT
 
 SOURCES_DIR = REPO_ROOT.parent / "shared" / "sources"
 
-# Marketing claims (SPEC §3), dose units and prices (safety rule 2, SPEC §3).
+# Marketing claims (docs/product.md), dose units and prices (safety rule 2, docs/product.md).
 FORBIDDEN = {
     "promotional claim": re.compile(
         r"guarantee|excellent safety|(?<!not )risk[- ]free|\bno risk|completely safe|100 ?%|miracle|revolutionary", re.I

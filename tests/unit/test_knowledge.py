@@ -59,7 +59,7 @@ def test_missing_topic(tmp_path: Path) -> None:
     k = copy_knowledge(tmp_path)
     (k / "topics" / "pain.yml").unlink()
     err = _load_error(k)
-    assert err.entry == "pain" and "pain.yml" in str(err) and "SPEC" in str(err)
+    assert err.entry == "pain" and "pain.yml" in str(err) and "docs/product.md" in str(err)
 
 
 def test_empty_answer(tmp_path: Path) -> None:
@@ -179,7 +179,7 @@ def test_vocabulary_term_slots_are_checked(tmp_path: Path, term: str) -> None:
     assert (err.entry, err.field) == ("slotty", "terms") and "<age>" in str(err)
 
 
-# --- issue 5: the reference line and the callback form's texts ---------------------------
+# --- the reference line and the callback form's texts ---------------------------
 
 
 def test_reference_line_needs_the_reference_placeholder(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The reading-level check (SPEC §3): the Flesch-Kincaid function on known texts, then every
+"""The reading-level check (docs/product.md): the Flesch-Kincaid function on known texts, then every
 answer, variant and message the assistant can send, at grade 8 or below."""
 
 from __future__ import annotations
