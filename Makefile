@@ -80,7 +80,7 @@ $(CHROMIUM):
 	apt-get install -y --no-install-recommends chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
 
 # The escalation store's tests run on SQLite and on a throwaway PostgreSQL cluster that the
-# test set-up starts on a free loopback port (mesoguide/escalations/pgtest.py). Installed once
+# test set-up starts on a free loopback port (tests/support/pgtest.py). Installed once
 # per machine when its initdb is missing.
 POSTGRES_INITDB := /usr/lib/postgresql/*/bin/initdb
 postgresql:

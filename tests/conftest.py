@@ -109,7 +109,7 @@ def postgres_url() -> Iterator[str]:
     import shutil
     import tempfile
 
-    from mesoguide.escalations.pgtest import PostgresCluster
+    from tests.support.pgtest import PostgresCluster
 
     directory = Path(tempfile.mkdtemp(prefix="mesoguide-pg-"))
     cluster = PostgresCluster(directory)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 import sqlalchemy as sa
 
+from mesoguide.escalations import codes as codes_module
 from mesoguide.escalations import models as m
 from mesoguide.escalations.codes import ALPHABET, new_reference, normalize_reference
 from mesoguide.escalations.migrations import LATEST, current_version, migrate
@@ -154,7 +156,9 @@ def test_staff_users_and_sessions(store: EscalationStore) -> None:
     assert store.session(token) is None
 
 
-def test_reference_codes_are_unambiguous() -> None:
+def test_reference_codes_are_unambiguous(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Seeded, so the run is the same every time; uniqueness is the store's job (it retries).
+    monkeypatch.setattr(codes_module, "secrets", random.Random(20261124))
     codes = {new_reference() for _ in range(2000)}
     assert len(codes) == 2000
     for code in codes:
