@@ -70,9 +70,7 @@ class _Ask(Injected):
         key = "ask_" + self.slot.removeprefix("callback_")
         return self._kb.render(self._kb.messages.callback[key])
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         dispatcher.utter_message(text=self.text(tracker), buttons=list(self.buttons))
         return [outcome(c.CALLBACK_PREFIX + "ask_" + self.slot.removeprefix("callback_"))]
 
@@ -84,14 +82,17 @@ class ActionAskCallbackConsent(_Ask, Action):
     slot = c.SLOT_CALLBACK_CONSENT
     buttons = YES_NO_BUTTONS
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
         if not tracker.get_slot(c.SLOT_ESCALATION_REFERENCE):
             events = escalate(
-                dispatcher, self._kb, Escalation.HUMAN, tracker=tracker, store=self._store,
-                offer_callback=False, stop_form=False,
+                dispatcher,
+                self._kb,
+                Escalation.HUMAN,
+                tracker=tracker,
+                store=self._store,
+                offer_callback=False,
+                stop_form=False,
             )
         dispatcher.utter_message(text=self.text(tracker), buttons=list(self.buttons))
         # The turn's outcome stays the escalation when there was one (audit contract).
@@ -174,7 +175,9 @@ class ValidateCallbackForm(Injected, FormValidationAction):
             return self._reprompt(dispatcher, invalid, slot)
         return {slot: cleaned}
 
-    def validate_callback_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_callback_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         stop = self._stop_or_none(value, tracker)
         if stop is not None:
             return stop
@@ -183,16 +186,24 @@ class ValidateCallbackForm(Injected, FormValidationAction):
             return self._reprompt(dispatcher, "invalid_consent", c.SLOT_CALLBACK_CONSENT)
         return {c.SLOT_CALLBACK_CONSENT: "yes"} if answer else dict(CANCELLED)
 
-    def validate_callback_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_callback_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._checked(value, tracker, dispatcher, slot=c.SLOT_CALLBACK_NAME, clean=ci.clean_name, invalid="invalid_name")
 
-    def validate_callback_contact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_callback_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._checked(value, tracker, dispatcher, slot=c.SLOT_CALLBACK_CONTACT, clean=_contact, invalid="invalid_contact")
 
-    def validate_callback_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_callback_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return self._checked(value, tracker, dispatcher, slot=c.SLOT_CALLBACK_TIME, clean=ci.clean_time, invalid="invalid_time")
 
-    def validate_callback_confirm(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_callback_confirm(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         stop = self._stop_or_none(value, tracker)
         if stop is not None:
             return stop
@@ -214,9 +225,7 @@ class ActionSubmitCallback(Injected, Action):
     def name(self) -> str:
         return c.ACTION_SUBMIT_CALLBACK
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         clear = [SlotSet(slot, None) for slot in c.CALLBACK_SLOTS]
         escalation, matches = escalation_of_latest(tracker, self._matcher, in_form=True)
         if escalation is not None:
@@ -255,11 +264,18 @@ class ActionSubmitCallback(Injected, Action):
         except Exception:  # noqa: BLE001 - the patient must hear that it did not work
             logger.critical(
                 "CALLBACK REQUEST NOT STORED (conversation %s): the patient was told to call the clinic",
-                tracker.sender_id, exc_info=True,
+                tracker.sender_id,
+                exc_info=True,
             )
             spool({"kind": "callback", "conversation_id": tracker.sender_id, **request})
             return None
 
 
 #: Every question of the form, in the order the form asks.
-ASK_ACTIONS = (ActionAskCallbackConsent, ActionAskCallbackName, ActionAskCallbackContact, ActionAskCallbackTime, ActionAskCallbackConfirm)
+ASK_ACTIONS = (
+    ActionAskCallbackConsent,
+    ActionAskCallbackName,
+    ActionAskCallbackContact,
+    ActionAskCallbackTime,
+    ActionAskCallbackConfirm,
+)

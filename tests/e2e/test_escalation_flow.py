@@ -44,7 +44,9 @@ def texts(turn: Turn) -> list[str]:
     return [r.get("text", "") for r in turn.replies]
 
 
-def test_question_to_reference_code_to_stored_record_to_notification(live: LiveAssistant, store: EscalationStore, kb: KnowledgeBase, receivers) -> None:
+def test_question_to_reference_code_to_stored_record_to_notification(
+    live: LiveAssistant, store: EscalationStore, kb: KnowledgeBase, receivers
+) -> None:
     webhook, smtp = receivers
     who = sender()
     live.say(who, "how many sessions will I need?")
@@ -74,7 +76,9 @@ def test_question_to_reference_code_to_stored_record_to_notification(live: LiveA
     assert store.get(reference)["times_escalated"] == 2
 
 
-def test_callback_form_from_offer_to_confirmation(live: LiveAssistant, live_stack: Stack, store: EscalationStore, kb: KnowledgeBase) -> None:
+def test_callback_form_from_offer_to_confirmation(
+    live: LiveAssistant, live_stack: Stack, store: EscalationStore, kb: KnowledgeBase
+) -> None:
     who = sender()
     first = live.say(who, "I'm breastfeeding, is mesotherapy ok for me?")
     reference = meta_of(escalation_reply(first))["reference"]
@@ -99,11 +103,17 @@ def test_callback_form_from_offer_to_confirmation(live: LiveAssistant, live_stac
             assert turn.outcome == outcome, (text, turn.outcome)
     assert reference in joined
     record = store.get(reference)
-    assert (record["callback_name"], record["callback_email"], record["callback_time"]) == ("Ana M. Silva", "ana.silva@example.com", "weekday mornings")
+    assert (record["callback_name"], record["callback_email"], record["callback_time"]) == (
+        "Ana M. Silva",
+        "ana.silva@example.com",
+        "weekday mornings",
+    )
     assert "Ana" not in record["excerpt"] and "example.com" not in record["excerpt"]
     # The patient asks another question afterwards: answered normally, no form.
     assert live.say(who, "how long is the downtime?").outcome == "answer:downtime"
-    _staff_opens_in_a_browser(live_stack, store, reference, expect=["Ana M. Silva", "ana.silva@example.com", "weekday mornings", "breastfeeding"])
+    _staff_opens_in_a_browser(
+        live_stack, store, reference, expect=["Ana M. Silva", "ana.silva@example.com", "weekday mornings", "breastfeeding"]
+    )
 
 
 def _staff_opens_in_a_browser(live_stack: Stack, store: EscalationStore, reference: str, *, expect: list[str]) -> None:
@@ -116,7 +126,9 @@ def _staff_opens_in_a_browser(live_stack: Stack, store: EscalationStore, referen
     SHOTS.mkdir(parents=True, exist_ok=True)
     url = live_stack.config.dashboard_url
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
         try:
             page = browser.new_page()
             page.goto(f"{url}/")
@@ -134,7 +146,9 @@ def _staff_opens_in_a_browser(live_stack: Stack, store: EscalationStore, referen
             browser.close()
 
 
-def test_a_red_flag_typed_into_the_form_stops_it_and_gets_the_urgent_message_first(live: LiveAssistant, store: EscalationStore, kb: KnowledgeBase) -> None:
+def test_a_red_flag_typed_into_the_form_stops_it_and_gets_the_urgent_message_first(
+    live: LiveAssistant, store: EscalationStore, kb: KnowledgeBase
+) -> None:
     who = sender()
     live.say(who, "can I speak to someone from the clinic")
     live.say(who, "/request_callback")

@@ -52,9 +52,14 @@ def tracker(
     for name, value in slots.items():
         events.append({"event": "slot", "name": name, "value": value})
     return Tracker(
-        sender_id=sender, slots={**slots, c.SLOT_REQUESTED: requested},
-        latest_message=latest, events=events, paused=False, followup_action=None,
-        active_loop={"name": active_loop} if active_loop else {}, latest_action_name="action_listen",
+        sender_id=sender,
+        slots={**slots, c.SLOT_REQUESTED: requested},
+        latest_message=latest,
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": active_loop} if active_loop else {},
+        latest_action_name="action_listen",
     )
 
 
@@ -73,7 +78,9 @@ def escalate(kb, matcher, sqlite_store) -> ActionEscalate:
     return ActionEscalate(knowledge=kb, matcher=matcher, store=sqlite_store)
 
 
-def test_a_contraindication_is_stored_and_the_patient_gets_its_code(escalate, sqlite_store: EscalationStore, kb: KnowledgeBase, domain) -> None:
+def test_a_contraindication_is_stored_and_the_patient_gets_its_code(
+    escalate, sqlite_store: EscalationStore, kb: KnowledgeBase, domain
+) -> None:
     t = tracker("I'm on warfarin, call me on 07700 900123", "ask_contraindication", history=["does it hurt?"])
     [message], events = run(escalate, t, domain)
     meta = meta_of(message)
@@ -103,7 +110,9 @@ def test_a_red_flag_sends_the_urgent_text_first_and_offers_nothing(escalate, sql
     assert sqlite_store.get(meta["reference"])["urgent"]
 
 
-def test_a_failed_write_still_gives_the_phone_number_and_loses_nothing(escalate, sqlite_store, kb, domain, tmp_path, monkeypatch, caplog) -> None:
+def test_a_failed_write_still_gives_the_phone_number_and_loses_nothing(
+    escalate, sqlite_store, kb, domain, tmp_path, monkeypatch, caplog
+) -> None:
     spool = tmp_path / "unsaved.jsonl"
     monkeypatch.setenv("MESOGUIDE_ESCALATION_SPOOL", str(spool))
     with sqlite_store.engine.begin() as conn:  # a real failure: the table is gone
@@ -123,7 +132,9 @@ def test_a_failed_write_still_gives_the_phone_number_and_loses_nothing(escalate,
 def test_an_escalation_typed_into_the_form_stops_the_form(escalate, domain) -> None:
     t = tracker("my lips are swelling", "report_red_flag", active_loop=c.FORM_CALLBACK, slots={c.SLOT_CALLBACK_NAME: "Ana Silva"})
     _, events = run(escalate, t, domain)
-    assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events if e["event"] == "active_loop"]
+    assert {"event": "active_loop", "name": None} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events if e["event"] == "active_loop"
+    ]
     assert slots_of(events)[c.SLOT_CALLBACK_NAME] is None
 
 
@@ -135,35 +146,43 @@ def validate(kb, matcher) -> ValidateCallbackForm:
     return ValidateCallbackForm(knowledge=kb, matcher=matcher)
 
 
-def _validate(validate, domain, slot: str, value: str, intent: str = "nlu_fallback", predicted: str | None = None) -> tuple[list[dict], dict]:
+def _validate(
+    validate, domain, slot: str, value: str, intent: str = "nlu_fallback", predicted: str | None = None
+) -> tuple[list[dict], dict]:
     t = tracker(value, intent, active_loop=c.FORM_CALLBACK, slots={slot: value, c.SLOT_REQUESTED: slot}, predicted=predicted)
     messages, events = run(validate, t, domain)
     return messages, slots_of(events)
 
 
-@pytest.mark.parametrize(("slot", "value", "reprompt"), [
-    (c.SLOT_CALLBACK_CONTACT, "12345", "invalid_contact"),
-    (c.SLOT_CALLBACK_CONTACT, "call me maybe", "invalid_contact"),
-    (c.SLOT_CALLBACK_NAME, "x" * 10_240, "invalid_name"),
-    (c.SLOT_CALLBACK_NAME, "<script>alert(1)</script>", "invalid_name"),
-    (c.SLOT_CALLBACK_TIME, "<script>alert(1)</script>", "invalid_time"),
-    (c.SLOT_CALLBACK_CONSENT, "perhaps", "invalid_consent"),
-    (c.SLOT_CALLBACK_CONFIRM, "hmm", "invalid_confirm"),
-])
+@pytest.mark.parametrize(
+    ("slot", "value", "reprompt"),
+    [
+        (c.SLOT_CALLBACK_CONTACT, "12345", "invalid_contact"),
+        (c.SLOT_CALLBACK_CONTACT, "call me maybe", "invalid_contact"),
+        (c.SLOT_CALLBACK_NAME, "x" * 10_240, "invalid_name"),
+        (c.SLOT_CALLBACK_NAME, "<script>alert(1)</script>", "invalid_name"),
+        (c.SLOT_CALLBACK_TIME, "<script>alert(1)</script>", "invalid_time"),
+        (c.SLOT_CALLBACK_CONSENT, "perhaps", "invalid_consent"),
+        (c.SLOT_CALLBACK_CONFIRM, "hmm", "invalid_confirm"),
+    ],
+)
 def test_invalid_inputs_are_rejected_with_a_clear_reprompt(validate, domain, kb, slot, value, reprompt) -> None:
     messages, slots = _validate(validate, domain, slot, value)
     assert slots[slot] is None, "the form asks again"
     assert [msg["text"] for msg in messages] == [kb.render(kb.messages.callback[reprompt])]
 
 
-@pytest.mark.parametrize(("slot", "value", "stored"), [
-    (c.SLOT_CALLBACK_CONSENT, "Yes please", "yes"),
-    (c.SLOT_CALLBACK_NAME, "  Ana   Silva ", "Ana Silva"),
-    (c.SLOT_CALLBACK_CONTACT, "ana@example.com", "ana@example.com"),
-    (c.SLOT_CALLBACK_CONTACT, "+44 7700 900123", "+44 7700 900123"),
-    (c.SLOT_CALLBACK_TIME, "weekday mornings", "weekday mornings"),
-    (c.SLOT_CALLBACK_CONFIRM, "yes", "yes"),
-])
+@pytest.mark.parametrize(
+    ("slot", "value", "stored"),
+    [
+        (c.SLOT_CALLBACK_CONSENT, "Yes please", "yes"),
+        (c.SLOT_CALLBACK_NAME, "  Ana   Silva ", "Ana Silva"),
+        (c.SLOT_CALLBACK_CONTACT, "ana@example.com", "ana@example.com"),
+        (c.SLOT_CALLBACK_CONTACT, "+44 7700 900123", "+44 7700 900123"),
+        (c.SLOT_CALLBACK_TIME, "weekday mornings", "weekday mornings"),
+        (c.SLOT_CALLBACK_CONFIRM, "yes", "yes"),
+    ],
+)
 def test_valid_inputs_are_kept(validate, domain, slot, value, stored) -> None:
     messages, slots = _validate(validate, domain, slot, value)
     assert slots[slot] == stored and messages == []
@@ -199,8 +218,11 @@ def test_the_summary_shows_the_details_without_reading_braces_as_placeholders(kb
 
 
 FULL = {
-    c.SLOT_CALLBACK_CONSENT: "yes", c.SLOT_CALLBACK_NAME: "Ana Silva", c.SLOT_CALLBACK_CONTACT: "+44 7700 900123",
-    c.SLOT_CALLBACK_TIME: "weekday mornings", c.SLOT_CALLBACK_CONFIRM: "yes",
+    c.SLOT_CALLBACK_CONSENT: "yes",
+    c.SLOT_CALLBACK_NAME: "Ana Silva",
+    c.SLOT_CALLBACK_CONTACT: "+44 7700 900123",
+    c.SLOT_CALLBACK_TIME: "weekday mornings",
+    c.SLOT_CALLBACK_CONFIRM: "yes",
 }
 
 
@@ -234,8 +256,12 @@ def test_a_callback_request_without_an_escalation_is_recorded_as_a_human_request
     [record] = sqlite_store.list()
     assert record["reason"] == "human"
     # Asked again (a re-prompt), it does not escalate twice.
-    again = tracker("request a callback", "request_callback", active_loop=c.FORM_CALLBACK,
-                    slots={c.SLOT_ESCALATION_REFERENCE: record["reference"]})
+    again = tracker(
+        "request a callback",
+        "request_callback",
+        active_loop=c.FORM_CALLBACK,
+        slots={c.SLOT_ESCALATION_REFERENCE: record["reference"]},
+    )
     messages, events = run(ask, again, domain)
     assert len(messages) == 1 and slots_of(events)[c.SLOT_TURN_OUTCOME] == "callback:ask_consent"
 
@@ -248,12 +274,16 @@ def test_an_unsure_answer_lifted_to_an_escalation_by_the_router_is_still_an_answ
 
 
 def test_a_red_flag_intent_ends_the_form_however_it_was_reached(validate, domain) -> None:
-    _, slots = _validate(validate, domain, c.SLOT_CALLBACK_NAME, "I feel awful", intent="report_red_flag", predicted="nlu_fallback")
+    _, slots = _validate(
+        validate, domain, c.SLOT_CALLBACK_NAME, "I feel awful", intent="report_red_flag", predicted="nlu_fallback"
+    )
     assert slots[c.SLOT_REQUESTED] is None
 
 
 def test_a_request_for_a_person_does_not_end_the_form(validate, domain) -> None:
-    _, slots = _validate(validate, domain, c.SLOT_CALLBACK_TIME, "any time a nurse is free", intent="request_human", predicted="request_human")
+    _, slots = _validate(
+        validate, domain, c.SLOT_CALLBACK_TIME, "any time a nurse is free", intent="request_human", predicted="request_human"
+    )
     assert slots == {c.SLOT_CALLBACK_TIME: "any time a nurse is free"}
 
 

@@ -15,10 +15,16 @@ from mesoguide.escalations.migrations import LATEST, current_version, migrate
 from mesoguide.escalations.store import EscalationNotFound, EscalationStore
 
 
-def new(conversation: str = "c1", reason: str = "contraindication", *, urgent: bool = False, terms=("contraindication:pregnancy",)) -> m.NewEscalation:
+def new(
+    conversation: str = "c1", reason: str = "contraindication", *, urgent: bool = False, terms=("contraindication:pregnancy",)
+) -> m.NewEscalation:
     return m.NewEscalation(
-        conversation_id=conversation, channel="rest", reason=reason, urgent=urgent,
-        terms=list(terms), excerpt="patient: am I ok to have it while pregnant?",
+        conversation_id=conversation,
+        channel="rest",
+        reason=reason,
+        urgent=urgent,
+        terms=list(terms),
+        excerpt="patient: am I ok to have it while pregnant?",
     )
 
 
@@ -82,7 +88,11 @@ def test_callback_details_are_stored_in_their_own_fields(store: EscalationStore)
     request = m.CallbackRequest(name="Ana Silva", phone="+44 7700 900123", email=None, preferred_time="mornings")
     assert store.attach_callback("c1", request) == code
     record = store.get(code)
-    assert (record["callback_name"], record["callback_phone"], record["callback_time"]) == ("Ana Silva", "+44 7700 900123", "mornings")
+    assert (record["callback_name"], record["callback_phone"], record["callback_time"]) == (
+        "Ana Silva",
+        "+44 7700 900123",
+        "mornings",
+    )
     assert record["callback_consent_at"] is not None
     assert "Ana" not in record["excerpt"]
     assert [i["event"] for i in store.outbox_items(record["id"])] == ["new", "callback"]
@@ -95,8 +105,7 @@ def test_purge_removes_old_records_with_their_personal_data(store: EscalationSto
     recent = store.record(new("recent"))["reference"]
     with store.engine.begin() as conn:
         conn.execute(
-            m.escalations.update().where(m.escalations.c.reference == old)
-            .values(created_at=m.utcnow() - dt.timedelta(days=400))
+            m.escalations.update().where(m.escalations.c.reference == old).values(created_at=m.utcnow() - dt.timedelta(days=400))
         )
     assert store.purge(older_than_days=365) == 1
     assert [r["reference"] for r in store.list()] == [recent]

@@ -1,4 +1,5 @@
-"""Content rules of docs/product.md and the product's rule on personal verdicts, doses and medicines, checked on every text we can send."""
+"""The content rules of docs/product.md (no personal verdicts, doses or medicine advice; no marketing
+claims), checked on every text we can send."""
 
 from __future__ import annotations
 
@@ -85,11 +86,11 @@ def test_nothing_copied_from_the_sources(kb: KnowledgeBase) -> None:
     shingles: set[str] = set()
     for path in SOURCES_DIR.iterdir():
         words = _words(path.read_text(encoding="utf-8", errors="ignore"))
-        shingles.update(" ".join(words[i:i + 10]) for i in range(len(words) - 9))
+        shingles.update(" ".join(words[i : i + 10]) for i in range(len(words) - 9))
     copied = []
     for where, text in _all_texts(kb):
         words = _words(text)
-        copied += [(where, " ".join(words[i:i + 10])) for i in range(len(words) - 9) if " ".join(words[i:i + 10]) in shingles]
+        copied += [(where, " ".join(words[i : i + 10])) for i in range(len(words) - 9) if " ".join(words[i : i + 10]) in shingles]
     assert copied == []
 
 
@@ -109,7 +110,15 @@ def test_the_bot_says_it_is_automated(kb: KnowledgeBase) -> None:
 # --- the clinician-editor's review: routes at any hour, warning signs, what is injected ------
 
 WARNING_SIGNS = (
-    "redness or heat", "fever", "pus", "pain", "pale, blue or dark", "blisters", "hives", "vision", "lumps that appear later",
+    "redness or heat",
+    "fever",
+    "pus",
+    "pain",
+    "pale, blue or dark",
+    "blisters",
+    "hives",
+    "vision",
+    "lumps that appear later",
 )
 URGENT_ROUTES = ("{phone}", "{opening_hours}", "{out_of_hours_service}", "{out_of_hours_phone}", "{emergency_number}")
 
@@ -155,9 +164,11 @@ def test_mixes_may_hold_prescription_medicines_and_hormones(kb: KnowledgeBase) -
     answer = kb.topics["ingredients"].answer
     for words in ("prescription medicines", "hormones", "minoxidil", "finasteride", "tranexamic acid"):
         assert words in answer
-    for where, text in [("ingredients.answer", answer), *(
-        (f"ingredients.variants.{a}", v) for a, v in kb.topics["ingredients"].variants.items()
-    ), ("consultation.answer", kb.topics["consultation"].answer)]:
+    for where, text in [
+        ("ingredients.answer", answer),
+        *((f"ingredients.variants.{a}", v) for a, v in kb.topics["ingredients"].variants.items()),
+        ("consultation.answer", kb.topics["consultation"].answer),
+    ]:
         assert "what exactly will be injected" in text, where
         assert "medicines" in text, where
     assert "pregnant" in answer and "pregnant" in kb.topics["consultation"].answer
@@ -223,7 +234,10 @@ def test_areas_without_specific_information_are_named_honestly(kb: KnowledgeBase
     """An area no topic has a variant for is named in the general sessions answer as one the
     sources give no numbers for, so "how many sessions for my neck?" is not answered as if known."""
     general = kb.topics["sessions"].answer.lower()
-    missing = [a.id for a in kb.areas.values() if a.id not in kb.topics["sessions"].variants
-               and not any(term.lower() in general for term in (a.label, *a.terms))]
+    missing = [
+        a.id
+        for a in kb.areas.values()
+        if a.id not in kb.topics["sessions"].variants and not any(term.lower() in general for term in (a.label, *a.terms))
+    ]
     assert missing == []
     assert "no numbers for other areas" in general
