@@ -261,7 +261,7 @@ class ActionSubmitCallback(Injected, Action):
                 store.record(new_escalation(tracker, Escalation.HUMAN))
                 reference = store.attach_callback(tracker.sender_id, request)
             return reference
-        except Exception:  # noqa: BLE001 - the patient must hear that it did not work
+        except Exception:  # any failure: the patient must hear that it did not work
             logger.critical(
                 "CALLBACK REQUEST NOT STORED (conversation %s): the patient was told to call the clinic",
                 tracker.sender_id,

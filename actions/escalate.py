@@ -121,7 +121,7 @@ def store_or_spool(new: NewEscalation, store: EscalationStore | None) -> str | N
     """The stored record's reference code, or None when storing failed (logged, spooled)."""
     try:
         return resolve_store(store).record(new)["reference"]
-    except Exception:  # noqa: BLE001 - any storage failure: the patient must still be helped
+    except Exception:  # any storage failure: the patient must still be helped
         logger.critical(
             "ESCALATION NOT STORED (%s, conversation %s): the patient was told to call the clinic; "
             "record appended to %s", new["reason"], new["conversation_id"], spool_path(), exc_info=True,

@@ -239,7 +239,8 @@ class Stack:
         pending = dict(checks)
         while pending:
             if "notifier" in self._procs and self._procs["notifier"].poll() is not None:
-                raise RuntimeError(f"notifier exited with code {self._procs['notifier'].returncode}; see {self.log_path('notifier')}")
+                code = self._procs["notifier"].returncode
+                raise RuntimeError(f"notifier exited with code {code}; see {self.log_path('notifier')}")
             for name, url in list(pending.items()):
                 proc = self._procs[name]
                 if proc.poll() is not None:

@@ -60,7 +60,10 @@ def channel_credentials(env: Mapping[str, str]) -> dict[str, Any]:
             "session_persistence": True,
         },
     }
-    get = lambda name: (env.get(name) or "").strip()  # noqa: E731
+
+    def get(name: str) -> str:
+        return (env.get(name) or "").strip()
+
     if get("TELEGRAM_ACCESS_TOKEN"):
         secret = get("TELEGRAM_SECRET_TOKEN")
         if not _TELEGRAM_SECRET.match(secret):

@@ -167,7 +167,7 @@ class SignedTelegramInput(TelegramInput):
             sender_id = str(message.chat.id)
             text = await resolve_choice(app, sender_id, text)
             await on_new_message(UserMessage(text, out, sender_id, input_channel=self.name()))
-        except Exception:  # noqa: BLE001 - logged; Telegram must not retry forever
+        except Exception:  # logged; Telegram must not retry forever
             logger.exception("telegram: could not handle update %s", update.update_id)
         finally:
             await out.close()
@@ -177,5 +177,5 @@ async def _acknowledge(bot: TextTelegramOutput, callback_query_id: str) -> None:
     """Stops the button's spinner in the Telegram app (best effort)."""
     try:
         await bot.answer_callback_query(callback_query_id)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - a stale button spinner is not worth failing the reply
         logger.debug("telegram: answerCallbackQuery failed: %s", exc)

@@ -196,5 +196,5 @@ class SignedTwilioInput(TwilioInput):
         try:
             text = await resolve_choice(app, sender, text)
             await on_new_message(UserMessage(text, out, sender, input_channel=self.name()))
-        except Exception:  # noqa: BLE001 - logged; Twilio gets 204 and does not retry
+        except Exception:  # logged; Twilio gets 204 and does not retry
             logger.exception("twilio: could not handle a message from %s", sender)

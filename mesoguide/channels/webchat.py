@@ -152,7 +152,7 @@ async def _start_session(app: Sanic, session_id: str, output: WebchatOutput) -> 
         async with agent.lock_store.lock(session_id):
             tracker = await agent.processor.fetch_tracker_and_update_session(session_id, output)
             await agent.processor.save_tracker(tracker)
-    except Exception:  # noqa: BLE001 - the first message starts the session anyway
+    except Exception:  # the first message starts the session anyway
         logger.exception("webchat: could not start the session %s at connect", session_id)
 
 

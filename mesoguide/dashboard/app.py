@@ -34,7 +34,9 @@ LOGIN_CSRF_COOKIE = "mg_login_csrf"
 PUBLIC_PATHS = {"/login", "/health"}
 FAILED_LOGIN_DELAY_S = 1.0
 HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -160,7 +162,9 @@ def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = 
         return html(pages.detail_page(record, user=request.ctx.user, csrf=request.ctx.csrf, error=error), status=status)
 
     def _not_found(request: Request) -> HTTPResponse:
-        page = pages.message_page("Not found", "No escalation has this reference code.", user=request.ctx.user, csrf=request.ctx.csrf)
+        page = pages.message_page(
+            "Not found", "No escalation has this reference code.", user=request.ctx.user, csrf=request.ctx.csrf
+        )
         return html(page, status=404)
 
     return app

@@ -16,7 +16,11 @@ MAX_EMAIL = 254
 PHONE_DIGITS = (7, 15)  # E.164 allows at most 15 digits
 
 _CANCEL = re.compile(r"\b(cancel|stop|never\s*mind|nevermind|forget\s+(it|about\s+it)|quit|abort)\b", re.I)
-_YES = re.compile(r"^(y|yes|yeah|yep|yup|sure|ok|okay|i agree|agree|i consent|of course|correct|that'?s right|right|fine|please do|go ahead|send it)\b", re.I)
+_YES = re.compile(
+    r"^(y|yes|yeah|yep|yup|sure|ok|okay|i agree|agree|i consent|of course|correct|that'?s right|right|fine"
+    r"|please do|go ahead|send it)\b",
+    re.I,
+)
 _NO = re.compile(r"^(n|no|nope|i don'?t agree|i do not agree|don'?t|i'?d rather not|rather not)\b", re.I)
 _NAME = re.compile(r"^[^\W\d_]+(?:[ .'’-]+[^\W\d_]+)*\.?$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")

@@ -20,9 +20,23 @@ from mesoguide.escalations.config import EscalationConfig, EscalationConfigError
 from mesoguide.escalations.store import EscalationNotFound, EscalationStore
 
 CSV_FIELDS = (
-    "reference", "created_at", "updated_at", "status", "reason", "urgent", "channel", "conversation_id",
-    "terms", "times_escalated", "callback_name", "callback_phone", "callback_email", "callback_time",
-    "callback_consent_at", "excerpt", "notes",
+    "reference",
+    "created_at",
+    "updated_at",
+    "status",
+    "reason",
+    "urgent",
+    "channel",
+    "conversation_id",
+    "terms",
+    "times_escalated",
+    "callback_name",
+    "callback_phone",
+    "callback_email",
+    "callback_time",
+    "callback_consent_at",
+    "excerpt",
+    "notes",
 )
 
 
@@ -89,7 +103,10 @@ def _run(args: argparse.Namespace, store: EscalationStore, config: EscalationCon
         rows = store.list(status=args.status, reason=args.reason, urgent=True if args.urgent else None)
         for r in rows:
             flag = "URGENT" if r["urgent"] else "      "
-            print(f"{r['reference']}  {r['created_at']:%Y-%m-%d %H:%M}  {flag}  {r['status']:9}  {r['reason']:16}  {r['channel']}", file=out)
+            print(
+                f"{r['reference']}  {r['created_at']:%Y-%m-%d %H:%M}  {flag}  {r['status']:9}  {r['reason']:16}  {r['channel']}",
+                file=out,
+            )
         print(f"{len(rows)} escalation(s)", file=out)
     elif command == "show":
         _show(store.get(args.reference), out)
@@ -115,9 +132,17 @@ def _run(args: argparse.Namespace, store: EscalationStore, config: EscalationCon
     elif command == "outbox":
         items = [i for i in store.outbox_items() if args.all or i["delivered_at"] is None]
         for i in items:
-            state = f"delivered {i['delivered_at']:%Y-%m-%d %H:%M:%S}" if i["delivered_at"] else f"next try {i['next_attempt_at']:%Y-%m-%d %H:%M:%S}"
-            print(f"#{i['id']} escalation {i['escalation_id']} {i['channel']} {i['event']}: {i['attempts']} failed attempt(s), {state}"
-                  + (f", last error: {i['last_error']}" if i["last_error"] else ""), file=out)
+            state = (
+                f"delivered {i['delivered_at']:%Y-%m-%d %H:%M:%S}"
+                if i["delivered_at"]
+                else f"next try {i['next_attempt_at']:%Y-%m-%d %H:%M:%S}"
+            )
+            print(
+                f"#{i['id']} escalation {i['escalation_id']} {i['channel']} {i['event']}: "
+                f"{i['attempts']} failed attempt(s), {state}"
+                + (f", last error: {i['last_error']}" if i["last_error"] else ""),
+                file=out,
+            )
         print(f"{len(items)} notification(s)", file=out)
     elif command == "import-spool":
         print(_import_spool(store, args.path), file=out)
@@ -152,12 +177,24 @@ def _import_spool(store: EscalationStore, path_arg: str | None) -> str:
         except ValueError:
             raise ValueError(f"{path}, line {number}: not JSON; fix or remove the line and run again") from None
         if item.get("kind") == "callback":
-            request = m.CallbackRequest(name=item["name"], phone=item.get("phone"), email=item.get("email"), preferred_time=item["preferred_time"])
+            request = m.CallbackRequest(
+                name=item["name"], phone=item.get("phone"), email=item.get("email"), preferred_time=item["preferred_time"]
+            )
             if store.attach_callback(item["conversation_id"], request) is None:
-                store.record(m.NewEscalation(conversation_id=item["conversation_id"], channel="unknown", reason="human", urgent=False, terms=[], excerpt=""))
+                store.record(
+                    m.NewEscalation(
+                        conversation_id=item["conversation_id"],
+                        channel="unknown",
+                        reason="human",
+                        urgent=False,
+                        terms=[],
+                        excerpt="",
+                    )
+                )
                 store.attach_callback(item["conversation_id"], request)
             callbacks += 1
         else:
+            # The spool holds whatever a record was when it could not be stored: keep its known keys.
             store.record(m.NewEscalation(**{k: item[k] for k in m.NewEscalation.__annotations__}))  # type: ignore[typeddict-item]
             stored += 1
     done = path.with_name(path.name + f".imported-{m.utcnow():%Y%m%d%H%M%S}")
@@ -167,12 +204,18 @@ def _import_spool(store: EscalationStore, path_arg: str | None) -> str:
 
 def _show(r: m.EscalationRecord, out: TextIO) -> None:
     print(f"{r['reference']}  {'URGENT ' if r['urgent'] else ''}{r['reason']}  status: {r['status']}", file=out)
-    print(f"created {r['created_at']:%Y-%m-%d %H:%M} UTC, updated {r['updated_at']:%Y-%m-%d %H:%M} UTC, "
-          f"escalated {r['times_escalated']}x, channel {r['channel']}, conversation {r['conversation_id']}", file=out)
+    print(
+        f"created {r['created_at']:%Y-%m-%d %H:%M} UTC, updated {r['updated_at']:%Y-%m-%d %H:%M} UTC, "
+        f"escalated {r['times_escalated']}x, channel {r['channel']}, conversation {r['conversation_id']}",
+        file=out,
+    )
     print(f"terms: {', '.join(r['terms']) or '-'}", file=out)
     if r["callback_consent_at"]:
-        print(f"callback: {r['callback_name']}, {r['callback_phone'] or ''} {r['callback_email'] or ''}, "
-              f"preferred time: {r['callback_time']} (consent {r['callback_consent_at']:%Y-%m-%d %H:%M} UTC)", file=out)
+        print(
+            f"callback: {r['callback_name']}, {r['callback_phone'] or ''} {r['callback_email'] or ''}, "
+            f"preferred time: {r['callback_time']} (consent {r['callback_consent_at']:%Y-%m-%d %H:%M} UTC)",
+            file=out,
+        )
     print("excerpt:", file=out)
     print("  " + (r["excerpt"] or "-").replace("\n", "\n  "), file=out)
     for n in r["notes"]:
@@ -180,12 +223,13 @@ def _show(r: m.EscalationRecord, out: TextIO) -> None:
 
 
 def _export(store: EscalationStore, path: str, out: TextIO) -> int:
-    handle = out if path == "-" else open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+    handle = out if path == "-" else open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - stdout is not ours to close
     try:
         writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
         writer.writeheader()
         count = 0
         for r in store.iter_all():
+            # CSV_FIELDS are record keys, but mypy cannot read a tuple of strings as TypedDict keys.
             row = {k: r[k] for k in CSV_FIELDS if k not in ("terms", "notes")}  # type: ignore[literal-required]
             row["terms"] = " ".join(r["terms"])
             row["notes"] = " | ".join(f"{n['author']}: {n['text']}" for n in r["notes"])

@@ -157,6 +157,6 @@ def run_forever(store: EscalationStore, config: EscalationConfig, *, poll_s: flo
     while True:
         try:
             deliver_due(store, config)
-        except Exception:  # noqa: BLE001 - a database hiccup must not end delivery for good
+        except Exception:  # a database hiccup must not end delivery for good
             logger.exception("notifier: delivery round failed; trying again")
         time.sleep(poll_s)

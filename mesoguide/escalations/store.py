@@ -313,6 +313,7 @@ class EscalationStore:
                 .order_by(m.outbox.c.id)
                 .limit(limit)
             ).mappings().all()
+        # Row keys are the table's columns, which mypy cannot match to the TypedDict's keys.
         return [m.OutboxItem(**{k: r[k] for k in m.OutboxItem.__annotations__}) for r in rows]  # type: ignore[typeddict-item]
 
     def mark_delivered(self, item_id: int) -> None:
@@ -340,6 +341,7 @@ class EscalationStore:
             query = query.where(m.outbox.c.escalation_id == escalation_id)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
+        # Row keys are the table's columns, which mypy cannot match to the TypedDict's keys.
         return [m.OutboxItem(**{k: r[k] for k in m.OutboxItem.__annotations__}) for r in rows]  # type: ignore[typeddict-item]
 
     # --- staff -----------------------------------------------------------------------------

@@ -10,12 +10,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers and in CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from mesoguide.evaluation import crossval  # noqa: E402
-from mesoguide.evaluation.crossval import CrossValidation  # noqa: E402
-from mesoguide.evaluation.metrics import ScoredTurn  # noqa: E402
+from mesoguide.evaluation import crossval
+from mesoguide.evaluation.crossval import CrossValidation
+from mesoguide.evaluation.metrics import ScoredTurn
 
 HEADLINE = (
     ("escalation_recall", "escalation recall (must-escalate)", "pct"),

@@ -102,7 +102,7 @@ class FakeProviders:
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 fields = _fields(self.headers.get("Content-Type") or "", body)
                 parts = self.path.strip("/").split("/")

@@ -142,7 +142,9 @@ def test_telegram_escalation_sends_text_only(live: LiveAssistant, providers: Fak
     assert not any("mesoguide" in json.dumps(c.fields) for c in new_calls)
 
 
-def test_telegram_start_command_opens_with_the_disclaimer(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
+def test_telegram_start_command_opens_with_the_disclaimer(
+    live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase
+) -> None:
     chat = _chat_id()
     assert telegram(live, _update(chat, text="/start", entities=[{"type": "bot_command", "offset": 0, "length": 6}])) == 200
     texts = telegram_texts(providers, chat)
@@ -170,7 +172,7 @@ def test_telegram_empty_oversized_and_malformed(live: LiveAssistant, providers: 
     huge = _update(_chat_id(), text="x" * 70_000)
     assert telegram(live, huge) == 413
     assert telegram(live, {"not": "an update"}) in (200, 400)
-    assert telegram(live, ["garbage"]) == 400  # type: ignore[arg-type]
+    assert telegram(live, ["garbage"]) == 400  # a list where an update object belongs
 
 
 # --- Twilio (SMS and WhatsApp) ---------------------------------------------------------------

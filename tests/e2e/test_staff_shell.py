@@ -29,7 +29,7 @@ def decision_lines(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith("▸ ")]
 
 
-def test_decision_line_after_each_reply_and_markdown_transcript(live: LiveAssistant, kb: KnowledgeBase, tmp_path) -> None:  # noqa: ANN001
+def test_decision_line_after_each_reply_and_markdown_transcript(live: LiveAssistant, kb: KnowledgeBase, tmp_path) -> None:
     transcript = tmp_path / "session.md"
     output = run_shell(
         live,
@@ -58,7 +58,7 @@ def test_decision_line_after_each_reply_and_markdown_transcript(live: LiveAssist
     assert kb.render(kb.topics["sessions"].variants["scalp"]) in text
 
 
-def test_jsonl_transcript_and_routed_fallback(live: LiveAssistant, tmp_path) -> None:  # noqa: ANN001
+def test_jsonl_transcript_and_routed_fallback(live: LiveAssistant, tmp_path) -> None:
     transcript = tmp_path / "session.jsonl"
     output = run_shell(live, ["pregnent??", "what's the weather in Paris?"], "--transcript", str(transcript))
     routed, fallback = decision_lines(output)
@@ -70,7 +70,7 @@ def test_jsonl_transcript_and_routed_fallback(live: LiveAssistant, tmp_path) -> 
     assert records[1]["decision"]["knowledge"] == ["knowledge/messages.yml#fallback"]
 
 
-def test_make_staff_shell_starts_its_own_stack(tmp_path) -> None:  # noqa: ANN001
+def test_make_staff_shell_starts_its_own_stack(tmp_path) -> None:
     """The README command: `make staff-shell TRANSCRIPT=...` on free ports, stdin-driven."""
     transcript = tmp_path / "staff.md"
     result = subprocess.run(

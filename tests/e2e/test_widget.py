@@ -42,7 +42,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, live: LiveAssistant):  # noqa: ANN001 - playwright types
+def page(browser, live: LiveAssistant):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
@@ -54,24 +54,24 @@ def page(browser, live: LiveAssistant):  # noqa: ANN001 - playwright types
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def open_chat(page) -> None:  # noqa: ANN001
+def open_chat(page) -> None:
     page.get_by_role("button", name="Chat: questions about mesotherapy").click()
     page.wait_for_selector("#mg-panel[data-ready=true]")
 
 
-def ask(page, text: str) -> None:  # noqa: ANN001
+def ask(page, text: str) -> None:
     page.get_by_label("Your message").fill(text)
     page.get_by_label("Your message").press("Enter")
 
 
-def bot_text(page, text: str):  # noqa: ANN001
+def bot_text(page, text: str):
     """The bot bubble whose text is exactly ``text`` (waits for it)."""
     locator = page.locator(".mg-bot").filter(has=page.locator(".mg-text", has_text=re.compile("^" + re.escape(text) + "$")))
     locator.last.wait_for()
     return locator.last
 
 
-def test_faq_quick_reply_escalation_script_and_reload(page, live: LiveAssistant, kb: KnowledgeBase) -> None:  # noqa: ANN001
+def test_faq_quick_reply_escalation_script_and_reload(page, live: LiveAssistant, kb: KnowledgeBase) -> None:
     open_chat(page)
     bot_text(page, kb.render(kb.messages.disclaimer))
 
@@ -137,7 +137,7 @@ def test_faq_quick_reply_escalation_script_and_reload(page, live: LiveAssistant,
     assert live.turn_outcome(session_id) == "answer:downtime"
 
 
-def test_keyboard_and_screen_reader_labels(page, kb: KnowledgeBase) -> None:  # noqa: ANN001
+def test_keyboard_and_screen_reader_labels(page, kb: KnowledgeBase) -> None:
     launcher = page.get_by_role("button", name="Chat: questions about mesotherapy")
     assert launcher.get_attribute("aria-expanded") == "false"
     launcher.focus()
@@ -160,7 +160,7 @@ def test_keyboard_and_screen_reader_labels(page, kb: KnowledgeBase) -> None:  # 
     assert page.evaluate("document.activeElement.className") == "mg-launcher"
 
 
-def test_phone_sized_screen(browser, live: LiveAssistant, kb: KnowledgeBase) -> None:  # noqa: ANN001
+def test_phone_sized_screen(browser, live: LiveAssistant, kb: KnowledgeBase) -> None:
     context = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
@@ -177,7 +177,7 @@ def test_phone_sized_screen(browser, live: LiveAssistant, kb: KnowledgeBase) -> 
     context.close()
 
 
-def test_reference_code_and_bot_html_shown_as_text(browser, live: LiveAssistant) -> None:  # noqa: ANN001
+def test_reference_code_and_bot_html_shown_as_text(browser, live: LiveAssistant) -> None:
     """What the widget does with a stored escalation's reference and with markup in a bot text.
 
     The server sends ``reference: null`` until escalations are stored, so the reply is put into
@@ -197,7 +197,8 @@ def test_reference_code_and_bot_html_shown_as_text(browser, live: LiveAssistant)
             state.history.push({kind: "user", text: "question"});
             state.history.push({kind: "bot", text: "A clinician will call you.", buttons: []});
             state.history.push({kind: "bot", text: html, buttons: []});
-            state.history.push({kind: "meta", meta: {outcome: "escalate:contraindication", urgent: false, reference: "MG-7Q4K2"}});
+            state.history.push({kind: "meta",
+                                meta: {outcome: "escalate:contraindication", urgent: false, reference: "MG-7Q4K2"}});
             localStorage.setItem(key, JSON.stringify(state));
         }""",
         [html],

@@ -30,11 +30,19 @@ def cli(*argv: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def record(store: EscalationStore, conversation: str, reason: str = "contraindication", *, excerpt: str = "patient: warfarin?") -> str:
-    return store.record(m.NewEscalation(
-        conversation_id=conversation, channel="rest", reason=reason, urgent=reason == "red_flag",
-        terms=[f"{reason}:x"], excerpt=excerpt,
-    ))["reference"]
+def record(
+    store: EscalationStore, conversation: str, reason: str = "contraindication", *, excerpt: str = "patient: warfarin?"
+) -> str:
+    return store.record(
+        m.NewEscalation(
+            conversation_id=conversation,
+            channel="rest",
+            reason=reason,
+            urgent=reason == "red_flag",
+            terms=[f"{reason}:x"],
+            excerpt=excerpt,
+        )
+    )["reference"]
 
 
 def test_list_show_resolve(db: EscalationStore) -> None:
@@ -62,7 +70,7 @@ def test_errors_are_one_clear_line(db: EscalationStore, capsys) -> None:
 
 
 def test_export_csv_neutralises_formulas(db: EscalationStore, tmp_path) -> None:
-    a = record(db, "a", excerpt="=HYPERLINK(\"http://evil\")")
+    a = record(db, "a", excerpt='=HYPERLINK("http://evil")')
     path = tmp_path / "out.csv"
     code, out = cli("export-csv", str(path))
     assert code == 0 and "1 escalation(s) exported" in out
@@ -73,7 +81,9 @@ def test_export_csv_neutralises_formulas(db: EscalationStore, tmp_path) -> None:
 def test_purge_uses_the_retention_period(db: EscalationStore, monkeypatch) -> None:
     old, recent = record(db, "old"), record(db, "recent")
     with db.engine.begin() as conn:
-        conn.execute(m.escalations.update().where(m.escalations.c.reference == old).values(created_at=m.utcnow() - dt.timedelta(days=40)))
+        conn.execute(
+            m.escalations.update().where(m.escalations.c.reference == old).values(created_at=m.utcnow() - dt.timedelta(days=40))
+        )
     monkeypatch.setenv("MESOGUIDE_RETENTION_DAYS", "30")
     code, out = cli("purge")
     assert code == 0 and "1 escalation(s) older than 30 days deleted" in out
@@ -114,10 +124,25 @@ def test_import_spool_stores_what_could_not_be_stored(db: EscalationStore, tmp_p
     spool = tmp_path / "unsaved.jsonl"
     monkeypatch.setenv("MESOGUIDE_ESCALATION_SPOOL", str(spool))
     lines = [
-        {"kind": "escalation", "conversation_id": "p1", "channel": "rest", "reason": "red_flag", "urgent": True,
-         "terms": ["red_flag:pus"], "excerpt": "patient: pus", "failed_at": "2026-11-21T04:00:00"},
-        {"kind": "callback", "conversation_id": "p1", "name": "Ana Silva", "phone": None, "email": "ana@example.com",
-         "preferred_time": "mornings", "failed_at": "2026-11-21T04:01:00"},
+        {
+            "kind": "escalation",
+            "conversation_id": "p1",
+            "channel": "rest",
+            "reason": "red_flag",
+            "urgent": True,
+            "terms": ["red_flag:pus"],
+            "excerpt": "patient: pus",
+            "failed_at": "2026-11-21T04:00:00",
+        },
+        {
+            "kind": "callback",
+            "conversation_id": "p1",
+            "name": "Ana Silva",
+            "phone": None,
+            "email": "ana@example.com",
+            "preferred_time": "mornings",
+            "failed_at": "2026-11-21T04:01:00",
+        },
     ]
     spool.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
     code, out = cli("import-spool")

@@ -44,15 +44,25 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     url = f"sqlite:///{directory / 'escalations.db'}"
     store = EscalationStore(url=url)
     store.set_user(USER, PASSWORD)
-    reference = store.record(m.NewEscalation(
-        conversation_id="patient-1", channel="rest", reason="contraindication", urgent=False,
-        terms=["contraindication:pregnancy"], excerpt=EXCERPT,
-    ))["reference"]
+    reference = store.record(
+        m.NewEscalation(
+            conversation_id="patient-1",
+            channel="rest",
+            reason="contraindication",
+            urgent=False,
+            terms=["contraindication:pregnancy"],
+            excerpt=EXCERPT,
+        )
+    )["reference"]
     port = free_port()
     env = {**os.environ, "MESOGUIDE_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
-    log = open(directory / "dashboard.log", "wb")  # noqa: SIM115
+    log = open(directory / "dashboard.log", "wb")  # noqa: SIM115 - the dashboard process writes to it until it stops
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mesoguide.dashboard", "--port", str(port)], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "mesoguide.dashboard", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -73,7 +83,9 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         store.dispose()
 
 
-def request(port: int, method: str, path: str, *, form: dict | None = None, cookies: dict | None = None) -> tuple[int, dict, str, list[str]]:
+def request(
+    port: int, method: str, path: str, *, form: dict | None = None, cookies: dict | None = None
+) -> tuple[int, dict, str, list[str]]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     headers = {}
     body = None
@@ -96,7 +108,11 @@ def login(dash: Dashboard) -> tuple[str, str]:
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     pre = re.search(r"mg_login_csrf=([^;]+)", set_cookies[0]).group(1)
     status, headers, _, set_cookies = request(
-        dash.port, "POST", "/login", form={"csrf_token": token, "username": USER, "password": PASSWORD}, cookies={"mg_login_csrf": pre}
+        dash.port,
+        "POST",
+        "/login",
+        form={"csrf_token": token, "username": USER, "password": PASSWORD},
+        cookies={"mg_login_csrf": pre},
     )
     assert status == 302 and headers["location"] == "/"
     session_cookie = next(c for c in set_cookies if c.startswith("mg_session="))
@@ -119,9 +135,21 @@ def test_login_needs_the_right_password_and_a_csrf_token(dashboard: Dashboard) -
     _, _, page, set_cookies = request(dashboard.port, "GET", "/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     pre = re.search(r"mg_login_csrf=([^;]+)", set_cookies[0]).group(1)
-    status, _, page, _ = request(dashboard.port, "POST", "/login", form={"csrf_token": token, "username": USER, "password": "wrong password!"}, cookies={"mg_login_csrf": pre})
+    status, _, page, _ = request(
+        dashboard.port,
+        "POST",
+        "/login",
+        form={"csrf_token": token, "username": USER, "password": "wrong password!"},
+        cookies={"mg_login_csrf": pre},
+    )
     assert status == 401 and "Wrong user name or password" in page
-    status, _, _, _ = request(dashboard.port, "POST", "/login", form={"csrf_token": "forged", "username": USER, "password": PASSWORD}, cookies={"mg_login_csrf": pre})
+    status, _, _, _ = request(
+        dashboard.port,
+        "POST",
+        "/login",
+        form={"csrf_token": "forged", "username": USER, "password": PASSWORD},
+        cookies={"mg_login_csrf": pre},
+    )
     assert status == 403
 
 
@@ -129,17 +157,37 @@ def test_session_cookie_flags_headers_and_csrf_on_every_post(dashboard: Dashboar
     _, _, page, set_cookies = request(dashboard.port, "GET", "/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     pre = re.search(r"mg_login_csrf=([^;]+)", set_cookies[0]).group(1)
-    _, _, _, set_cookies = request(dashboard.port, "POST", "/login", form={"csrf_token": token, "username": USER, "password": PASSWORD}, cookies={"mg_login_csrf": pre})
+    _, _, _, set_cookies = request(
+        dashboard.port,
+        "POST",
+        "/login",
+        form={"csrf_token": token, "username": USER, "password": PASSWORD},
+        cookies={"mg_login_csrf": pre},
+    )
     cookie = next(c for c in set_cookies if c.startswith("mg_session=")).lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "max-age=28800" in cookie and "path=/" in cookie
     session, csrf = login(dashboard)
     status, headers, _, _ = request(dashboard.port, "GET", "/", cookies={"mg_session": session})
-    assert status == 200 and "script-src" not in headers["content-security-policy"] and "default-src 'none'" in headers["content-security-policy"]
+    assert (
+        status == 200
+        and "script-src" not in headers["content-security-policy"]
+        and "default-src 'none'" in headers["content-security-policy"]
+    )
     assert headers["x-frame-options"] == "DENY" and headers["cache-control"] == "no-store"
     path = f"/escalations/{dashboard.reference}/notes"
     assert request(dashboard.port, "POST", path, form={"text": "no token"}, cookies={"mg_session": session})[0] == 403
-    assert request(dashboard.port, "POST", path, form={"text": "bad token", "csrf_token": "x" + csrf}, cookies={"mg_session": session})[0] == 403
-    assert request(dashboard.port, "POST", path, form={"text": "<i>with token</i>", "csrf_token": csrf}, cookies={"mg_session": session})[0] == 302
+    assert (
+        request(
+            dashboard.port, "POST", path, form={"text": "bad token", "csrf_token": "x" + csrf}, cookies={"mg_session": session}
+        )[0]
+        == 403
+    )
+    assert (
+        request(
+            dashboard.port, "POST", path, form={"text": "<i>with token</i>", "csrf_token": csrf}, cookies={"mg_session": session}
+        )[0]
+        == 302
+    )
     texts = [n["text"] for n in dashboard.store.get(dashboard.reference)["notes"]]
     assert "<i>with token</i>" in texts and "no token" not in texts and "bad token" not in texts
     _, _, page, _ = request(dashboard.port, "GET", f"/escalations/{dashboard.reference}", cookies={"mg_session": session})
@@ -163,8 +211,15 @@ def test_browser_logs_in_and_changes_a_status(dashboard: Dashboard) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         try:
             page = browser.new_page()

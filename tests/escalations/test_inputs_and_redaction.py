@@ -18,7 +18,19 @@ def test_cancel_word_in_a_long_text_is_not_a_cancel() -> None:
     assert not ci.is_cancel("any time except at the bus stop near the station on a rainy day please")
 
 
-@pytest.mark.parametrize(("text", "expected"), [("yes", True), ("Yes please", True), ("ok", True), ("I agree", True), ("no", False), ("nope", False), ("maybe", None), ("", None)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yes", True),
+        ("Yes please", True),
+        ("ok", True),
+        ("I agree", True),
+        ("no", False),
+        ("nope", False),
+        ("maybe", None),
+        ("", None),
+    ],
+)
 def test_yes_no(text: str, expected: bool | None) -> None:
     assert ci.yes_no(text) is expected
 
@@ -28,21 +40,28 @@ def test_good_names(name: str) -> None:
     assert ci.clean_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "A", "x" * 10_240, "<script>alert(1)</script>", "Ana 123", "ana@example.com", "{clinic_name}", "Ana\x00"])
+@pytest.mark.parametrize(
+    "name", ["", "A", "x" * 10_240, "<script>alert(1)</script>", "Ana 123", "ana@example.com", "{clinic_name}", "Ana\x00"]
+)
 def test_bad_names_are_rejected(name: str) -> None:
     assert ci.clean_name(name) is None
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("+44 7700 900123", ("+44 7700 900123", None)),
-    ("(020) 7946-0958", ("(020) 7946-0958", None)),
-    ("ana.silva@example.co.uk", (None, "ana.silva@example.co.uk")),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+44 7700 900123", ("+44 7700 900123", None)),
+        ("(020) 7946-0958", ("(020) 7946-0958", None)),
+        ("ana.silva@example.co.uk", (None, "ana.silva@example.co.uk")),
+    ],
+)
 def test_good_contacts(text: str, expected: tuple) -> None:
     assert ci.clean_contact(text) == expected
 
 
-@pytest.mark.parametrize("text", ["12345", "call me", "+44 77OO 900123", "1" * 20, "ana@", "ana@example", "<b>ana@example.com</b>", "x" * 10_240])
+@pytest.mark.parametrize(
+    "text", ["12345", "call me", "+44 77OO 900123", "1" * 20, "ana@", "ana@example", "<b>ana@example.com</b>", "x" * 10_240]
+)
 def test_bad_contacts_are_rejected(text: str) -> None:
     assert ci.clean_contact(text) is None
 

@@ -32,7 +32,7 @@ class WebhookReceiver:
         received = self.received
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 received.append({"path": self.path, "content_type": self.headers.get("Content-Type"), "json": json.loads(body)})
                 self.send_response(200)
@@ -83,7 +83,7 @@ class SmtpReceiver:
         receiver = self
 
         class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's naming
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 receiver.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
                 receiver.messages.append(message_from_bytes(envelope.content))
                 return "250 Message accepted"

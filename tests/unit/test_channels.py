@@ -66,7 +66,7 @@ def test_half_configured_channel_is_an_error_naming_the_variable(env: dict[str, 
         channel_credentials(env)
 
 
-def test_credentials_file_is_private(tmp_path) -> None:  # noqa: ANN001
+def test_credentials_file_is_private(tmp_path) -> None:
     path = tmp_path / "build" / "credentials.yml"
     on = write_credentials(path, {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tok"})
     assert on == ["rest", "webchat", "twilio"]
@@ -192,7 +192,7 @@ class RecordingTelegram(TextTelegramOutput):
         super().__init__("123:abc", api_url="http://127.0.0.1:9")
         self.sent: list[tuple[str, dict[str, Any]]] = []
 
-    async def send_message(self, chat_id: Any, text: str, **kwargs: Any) -> None:  # type: ignore[override]
+    async def send_message(self, chat_id: Any, text: str, **kwargs: Any) -> None:
         self.sent.append((text, kwargs))
 
 
