@@ -23,6 +23,7 @@ of a vocabulary word points back to it, so a lookup costs a few dictionary reads
 
 # No `from __future__ import annotations` here: spaCy validates the factory's signature with
 # pydantic, which needs real annotations, not strings.
+import functools
 import json
 from collections.abc import Iterable, Iterator
 from itertools import combinations
@@ -144,7 +145,20 @@ def make_spelling_corrector(nlp: Language, name: str) -> SpellingCorrector:
 
 def build_corrector(vocabulary_words: Iterable[str]) -> SpellingCorrector:
     """A corrector towards the rare words of the vocabulary, with the common words near them
-    protected. Reads spaCy's English word probabilities (``spacy-lookups-data``) once (~4 s)."""
+    protected. Reads spaCy's English word probabilities (``spacy-lookups-data``) once per process."""
+    probabilities = _log_probabilities()
+    targets = {
+        w
+        for w in vocabulary_words
+        if len(w) >= MIN_LENGTH and w.isalpha() and probabilities.get(w, -99.0) <= TARGET_MAX_LOG_PROB
+    }
+    protected = _near(frozenset(targets))
+    return SpellingCorrector(vocabulary=targets, protected=protected)
+
+
+@functools.lru_cache(maxsize=1)
+def _log_probabilities() -> dict[str, float]:
+    """Lowercase word -> log probability in English text (the highest of its casings)."""
     import spacy_lookups_data
 
     table = Path(spacy_lookups_data.__file__).parent / "data" / "en_lexeme_prob.json.gz"
@@ -152,20 +166,19 @@ def build_corrector(vocabulary_words: Iterable[str]) -> SpellingCorrector:
     for word, log_prob in srsly.read_gzip_json(table).items():
         key = word.lower()
         probabilities[key] = max(log_prob, probabilities.get(key, log_prob))
-    targets = {
-        w for w in vocabulary_words
-        if len(w) >= MIN_LENGTH and w.isalpha() and probabilities.get(w, -99.0) <= TARGET_MAX_LOG_PROB
-    }
-    common = {word for word, log_prob in probabilities.items() if log_prob > COMMON_LOG_PROB}
-    return SpellingCorrector(vocabulary=targets, protected=_near(targets, common))
+    return probabilities
 
 
-def _near(vocabulary: set[str], common: set[str]) -> set[str]:
+@functools.lru_cache(maxsize=4)
+def _near(vocabulary: frozenset[str]) -> frozenset[str]:
     """The common words within reach of a vocabulary word: they stay as they are."""
     probe = SpellingCorrector(vocabulary=vocabulary)
-    return {
+    return frozenset(
         word
-        for word in common
-        if len(word) >= MIN_LENGTH and word.isalpha() and word not in vocabulary
+        for word, log_prob in _log_probabilities().items()
+        if log_prob > COMMON_LOG_PROB
+        and len(word) >= MIN_LENGTH
+        and word.isalpha()
+        and word not in vocabulary
         and next(probe.candidates(word), None) is not None
-    }
+    )
