@@ -66,3 +66,7 @@ class CaseFileError(_LocatedError):
         location = [f"case {case}"] if case is not None else []
         location += [f"field '{field}'"] if field is not None else []
         super().__init__(path, problem, location)
+
+
+class ProductionConfigError(MesoGuideError):
+    """``production.yml`` or a ``MESOGUIDE_PROD_*`` variable is malformed (the key is named)."""
