@@ -18,6 +18,16 @@ Where a message's time went before and after each one: ``docs/performance.md``.
    response. Here the same walk fills a table once, first match kept as Rasa's loop keeps it;
    a name not in the table (a class imported later) walks again, so an unknown name still
    raises Rasa's ``ValueError``.
+3. **Dialogue states are computed once per event.** Before each prediction every policy asks
+   for the states of the whole conversation (``Domain.states_for_tracker_history``): Rasa
+   replays every event into a fresh tracker and builds a state at each action, so the cost
+   grows with the conversation (two predictions x two policies per message). Here the replay
+   is kept on the tracker between calls, per argument combination, and continued from where it
+   stopped, by the same loop body as Rasa's. It is only continued when the events applied so
+   far are the very same event objects (``tracker.applied_events()`` starts with them: a
+   revert or restart that changes the applied history starts over). The last state (the
+   tracker as it is now) is always computed fresh, and callers get copies of the states (Rasa's
+   featurizer edits them in place).
 """
 
 from __future__ import annotations
@@ -83,6 +93,77 @@ def _resolve_by_type(type_name: str, default: Any = None) -> Any:
     raise ValueError(f"Unknown event name '{type_name}'.")
 
 
+class _StatesMemo:
+    """Where :func:`_states_for_tracker_history` stopped on one tracker for one argument set."""
+
+    def __init__(self, tracker: Any) -> None:
+        self.replay = tracker.init_copy()
+        self.events: list[Any] = []
+        self.states: list[Any] = []
+        self.last_ml_action_sub_state: Any = None
+        self.turn_was_hidden = False
+
+
+_MEMO_ATTRIBUTE = "_mesoguide_states_memo"
+
+
+def _copy_state(state: dict[str, Any]) -> dict[str, Any]:
+    return {key: dict(sub) if isinstance(sub, dict) else sub for key, sub in state.items()}
+
+
+def _states_for_tracker_history(
+    self: Any, tracker: Any, omit_unset_slots: bool = False, ignore_rule_only_turns: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+) -> list[Any]:
+    """Rasa's ``Domain.states_for_tracker_history``, continued from the last call's replay."""
+    import json
+
+    from rasa.shared.core.events import ActionExecuted
+
+    key = (id(self), omit_unset_slots, ignore_rule_only_turns, json.dumps(rule_only_data, sort_keys=True, default=str))
+    memos = tracker.__dict__.setdefault(_MEMO_ATTRIBUTE, {})
+    applied = tracker.applied_events()
+    memo = memos.get(key)
+    if memo is None or len(memo.events) > len(applied) or any(a is not b for a, b in zip(memo.events, applied)):
+        memo = memos[key] = _StatesMemo(tracker)
+    for event in applied[len(memo.events):]:
+        if isinstance(event, ActionExecuted):
+            _state_step(self, memo, memo.replay, event.hide_rule_turn, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+        memo.replay.update(event)
+        memo.events.append(event)
+    # The state of the tracker as it is now: computed on a throw-away copy of the loop variables.
+    final = _StatesMemo.__new__(_StatesMemo)
+    final.states, final.last_ml_action_sub_state, final.turn_was_hidden = (
+        list(memo.states), memo.last_ml_action_sub_state, memo.turn_was_hidden,
+    )
+    _state_step(self, final, memo.replay, False, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    return [_copy_state(state) for state in final.states]
+
+
+def _state_step(
+    domain: Any, memo: _StatesMemo, tr: Any, hide_rule_turn: bool, omit_unset_slots: bool,
+    ignore_rule_only_turns: bool, rule_only_data: dict[str, Any] | None,
+) -> None:
+    """One iteration of the loop of Rasa 3.6's ``states_for_tracker_history``, unchanged."""
+    from rasa.shared.core.constants import PREVIOUS_ACTION
+
+    if ignore_rule_only_turns:
+        if not memo.turn_was_hidden:
+            memo.last_ml_action_sub_state = domain._get_prev_action_sub_state(tr)
+        if not tr.followup_action and not tr.latest_action_name == tr.active_loop_name:
+            memo.turn_was_hidden = hide_rule_turn
+        if memo.turn_was_hidden:
+            return
+    state = domain.get_active_state(tr, omit_unset_slots=omit_unset_slots)
+    if ignore_rule_only_turns:
+        domain._remove_rule_only_features(state, rule_only_data)
+        if memo.states:
+            domain._substitute_rule_only_user_input(state, memo.states[-1])
+        if memo.last_ml_action_sub_state:
+            state[PREVIOUS_ACTION] = memo.last_ml_action_sub_state
+    memo.states.append(domain._clean_state(state))
+
+
 def apply() -> list[str]:
     """Apply every adaptation once; returns the names of those applied by this call."""
     from rasa.core.actions.action import RemoteAction
@@ -98,4 +179,10 @@ def apply() -> list[str]:
         Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign,assignment]
         _APPLIED.add("event_classes")
         done.append("event_classes")
+    if "dialogue_states" not in _APPLIED:
+        from rasa.shared.core.domain import Domain
+
+        Domain.states_for_tracker_history = _states_for_tracker_history  # type: ignore[method-assign]
+        _APPLIED.add("dialogue_states")
+        done.append("dialogue_states")
     return done

@@ -12,9 +12,11 @@ import glob
 import json
 import os
 import pwd
+import random
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -72,6 +74,31 @@ def tool(name: str, package: str) -> str:
     if not found:
         raise SetupError(f"{name} not found: apt-get install {package} (make run-production does)")
     return found
+
+
+# --- ports -------------------------------------------------------------------------------
+
+#: Internal ports come from below Linux's ephemeral range (32768-60999): a port the kernel hands
+#: to an outgoing connection or to another program's "any free port" cannot collide with one we
+#: chose while a Rasa server spends half a minute loading before it binds.
+QUIET_PORTS = range(20000, 32000)
+_TAKEN: set[int] = set()
+
+
+def quiet_port() -> int:
+    """A loopback port below the ephemeral range that nobody listens on, not handed out before."""
+    rng = random.SystemRandom()
+    while True:
+        port = rng.choice(QUIET_PORTS)
+        if port in _TAKEN:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _TAKEN.add(port)
+        return port
 
 
 # --- secrets -------------------------------------------------------------------------------

@@ -41,10 +41,10 @@ from mesoguide.production.services import (
     nginx_spec,
     nginx_user,
     prepare_nginx,
+    quiet_port,
     self_signed_certificate,
     wait_until,
 )
-from mesoguide.stack import free_port
 
 logger = logging.getLogger(__name__)
 
@@ -220,13 +220,13 @@ class ProductionStack:
         else:
             cert, key = self_signed_certificate(data / "tls", cfg.server_name)
         if cfg.managed_postgres:
-            self._postgres = ManagedPostgres(data / "postgres", password=secrets["postgres_password"], port=free_port())
+            self._postgres = ManagedPostgres(data / "postgres", password=secrets["postgres_password"], port=quiet_port())
             self._postgres.initialise()
             postgres = self._postgres.server
         else:
             postgres = _postgres_from_url(cfg.postgres_url)
         if cfg.managed_redis:
-            self._redis = ManagedRedis(data / "redis", password=secrets["redis_password"], port=free_port())
+            self._redis = ManagedRedis(data / "redis", password=secrets["redis_password"], port=quiet_port())
             self._redis.directory.mkdir(parents=True, exist_ok=True)
             redis = self._redis.server
         else:
@@ -234,10 +234,10 @@ class ProductionStack:
         user = nginx_user()
         prepare_nginx(data, user)
         self.runtime = render.Runtime(
-            rasa_ports=tuple(free_port() for _ in range(cfg.rasa_replicas)),
-            action_ports=tuple(free_port() for _ in range(cfg.action_workers)),
-            action_lb_port=free_port(),
-            dashboard_port=free_port(),
+            rasa_ports=tuple(quiet_port() for _ in range(cfg.rasa_replicas)),
+            action_ports=tuple(quiet_port() for _ in range(cfg.action_workers)),
+            action_lb_port=quiet_port(),
+            dashboard_port=quiet_port(),
             postgres=postgres,
             redis=redis,
             api_token=secrets["api_token"],

@@ -9,11 +9,12 @@ conversation from the database at every turn.
 * **Cache.** Rasa rebuilds the conversation at every turn: it loads every event of the session,
   decodes its JSON and replays it, which grows with the length of the conversation (a third of
   the Rasa server's time at turn 150). Here the tracker a turn saved is kept in memory and handed
-  to the next turn of the same conversation when the database proves it is still current: no
-  event was written since (same highest event id for the conversation) and nothing was added to
-  the tracker that was not saved (same number of events). Anything else (another Rasa server
-  took a turn, a failed turn left unsaved events, a new session began) reloads from the
-  database, exactly as Rasa does. Turns of one conversation never run at once: the lock store
+  to the next turn of the same conversation when the database proves it is still current:
+  nothing was added to the tracker that was not saved (same number of events) and no event was
+  written since (same highest event id for the conversation). When another Rasa server took
+  turns since, only their events are read and applied, as Rasa's replay applies them. Anything
+  else (a failed turn left unsaved events, a new session began) reads the session from the
+  database again, exactly as Rasa does. Turns of one conversation never run at once: the lock store
   serialises them across every Rasa server.
 
 Configured in the generated endpoints file (``tracker_store: type:`` this class's path).
@@ -33,7 +34,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
-from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.events import SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -98,9 +99,10 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             last_id = self._last_event_id(session, sender_id)
             cached = self._cache.get(sender_id)
-            if cached is not None and cached.last_event_id == last_id and len(cached.tracker.events) == cached.events_saved:
-                self._cache.move_to_end(sender_id)
-                return cached.tracker
+            if cached is not None and len(cached.tracker.events) == cached.events_saved:
+                if cached.last_event_id == last_id or self._catch_up(session, cached, last_id):
+                    self._cache.move_to_end(sender_id)
+                    return cached.tracker
             self._cache.pop(sender_id, None)
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
             if not (self.domain and rows):
@@ -108,6 +110,24 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
             tracker = DialogueStateTracker.from_dict(sender_id, [json.loads(row.data) for row in rows], self.domain.slots)
             self._remember(sender_id, tracker, last_id)
             return tracker
+
+    def _catch_up(self, session: Any, cached: _Cached, last_id: int) -> bool:
+        """Apply the events another Rasa server saved since ``cached`` was current, as Rasa's
+        replay would (``tracker.update`` in id order); False when they start a new session
+        (then the whole session is read again)."""
+        rows = (
+            session.query(self.SQLEvent)
+            .filter(self.SQLEvent.sender_id == cached.tracker.sender_id, self.SQLEvent.id > cached.last_event_id)
+            .order_by(self.SQLEvent.id)
+            .all()
+        )
+        if any(row.type_name == SessionStarted.type_name for row in rows):
+            return False
+        for event in deserialise_events([json.loads(row.data) for row in rows]):
+            cached.tracker.update(event)
+        cached.events_saved = len(cached.tracker.events)
+        cached.last_event_id = max([last_id, *(row.id for row in rows)])
+        return True
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The conversation's latest session (from the cache when the database proves it current)."""
