@@ -38,6 +38,7 @@ class Reply:
         status: HTTP status (0 when no HTTP answer came: connection refused, reset, timeout).
         replies: The bot's messages (REST channel JSON), empty on error.
         error: Why the message failed, if it did.
+        finished: ``time.monotonic()`` when the answer (or the failure) came.
     """
 
     sender: str
@@ -47,6 +48,7 @@ class Reply:
     status: int
     replies: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    finished: float = field(default_factory=time.monotonic)
 
     @property
     def ok(self) -> bool:

@@ -68,11 +68,38 @@ def run() -> int:
     return 0
 
 
+def serve_rasa(port: int, endpoints: str) -> int:
+    """A Rasa server in a container (deploy/): channel credentials from the environment, then
+    Rasa's CLI with the speed-ups, the API behind ``RASA_AUTH_TOKEN``."""
+    import os
+    from pathlib import Path
+
+    from mesoguide.channels.credentials import write_credentials
+    from mesoguide.perf import rasa_main
+
+    token = os.environ.get("RASA_AUTH_TOKEN", "")
+    if len(token) < 16:
+        print("RASA_AUTH_TOKEN must be set (16 characters or more): it protects Rasa's HTTP API", file=sys.stderr)
+        return 2
+    credentials = Path(os.environ.get("MESOGUIDE_CREDENTIALS_FILE", "/tmp/credentials.yml"))
+    write_credentials(credentials, os.environ)
+    rasa_main.main([
+        "run", "--model", os.environ.get("MESOGUIDE_MODEL", "models"), "--endpoints", endpoints,
+        "--credentials", str(credentials), "--interface", os.environ.get("MESOGUIDE_RASA_INTERFACE", "0.0.0.0"),
+        "--port", str(port), "--enable-api", f"--auth-token={token}", "--cors", *os.environ.get("MESOGUIDE_CORS_ORIGINS", "*").split(),
+    ])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     parser = argparse.ArgumentParser(prog="python -m mesoguide.production")
-    parser.add_argument("command", choices=["run", "render-deploy"])
+    parser.add_argument("command", choices=["run", "render-deploy", "serve-rasa"])
+    parser.add_argument("--port", type=int, default=5005, help="serve-rasa: the port")
+    parser.add_argument("--endpoints", default="/etc/mesoguide/endpoints.yml", help="serve-rasa: Rasa's endpoints file")
     args = parser.parse_args(argv)
+    if args.command == "serve-rasa":
+        return serve_rasa(args.port, args.endpoints)
     if args.command == "render-deploy":
         from mesoguide.production.deploy import write_deploy
 

@@ -294,7 +294,7 @@ class ProductionStack:
             credentials = data / "credentials.yml"
             self.channels = write_credentials(credentials, {**os.environ, **self.extra_env})
             conf = data / "nginx" / "nginx.conf"
-            conf.write_text(render.nginx_conf(cfg, rt, default_knowledge()), encoding="utf-8")
+            conf.write_text(render.nginx_conf(cfg, rt.nginx_shape(), default_knowledge()), encoding="utf-8")
             check_nginx(conf)
             for index, port in enumerate(rt.action_ports):
                 sup.start(ServiceSpec(
