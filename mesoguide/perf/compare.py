@@ -250,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             with system as (target, pids, startup):
                 print(f"--- {name}: ready in {startup:.0f} s; measuring ...", flush=True)
                 results[name] = measure(name, target, messages, pids, plan, startup)
+            print(f"--- {name}: {json.dumps(results[name].as_dict(), sort_keys=True)}", flush=True)
     summary = report(results)
     print(json.dumps(summary, sort_keys=True))
     return 0

@@ -291,7 +291,10 @@ def _action_balancer(config: ProductionConfig, shape: NginxShape, proxy_headers:
         "  server {",
         f"    listen {shape.action_lb_listen};",
         "    access_log off;",
-        f"    client_max_body_size {max(1024, config.max_body_kb)}k;",
+        # Trackers are large (every event of the session): keep them in memory, never in a
+        # temp file (a body written to disk first costs tens of milliseconds per call).
+        "    client_max_body_size 8m;",
+        "    client_body_buffer_size 8m;",
         "    location = /webhook {",
         "      proxy_pass http://actions;",
         proxy_headers,

@@ -74,6 +74,9 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        # Every turn asks for the conversation's highest event id: an index answers it directly
+        # (Rasa indexes sender_id alone, which scans the conversation's rows).
+        sa.Index("ix_events_sender_id_id", self.SQLEvent.sender_id, self.SQLEvent.id).create(self.engine, checkfirst=True)
 
     # --- outage waits ------------------------------------------------------------------------
 
@@ -163,28 +166,31 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
             else:
                 new_events = list(self._additional_events(session, tracker))
             rows = [self._row(sender_id, event) for event in new_events]
-            session.add_all(rows)
-            session.flush()
-            session.commit()
             if rows:
-                last_id = max(last_id, *(row.id for row in rows))
+                # One multi-row INSERT (the ORM would send one INSERT ... RETURNING per event), then
+                # the conversation's highest id, read inside the same transaction (the lock store
+                # keeps other servers from writing this conversation meanwhile).
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+                last_id = self._last_event_id(session, sender_id)
+            session.commit()
         if any(isinstance(event, SessionStarted) for event in itertools.islice(tracker.events, 1, None)):
             # A new session began in this tracker: the database now serves only that session.
             self._cache.pop(sender_id, None)
         else:
             self._remember(sender_id, tracker, last_id)
 
-    def _row(self, sender_id: str, event: Any) -> Any:
-        """The row Rasa's SQLTrackerStore.save writes for an event."""
+    @staticmethod
+    def _row(sender_id: str, event: Any) -> dict[str, Any]:
+        """The row Rasa's SQLTrackerStore.save writes for an event, as column values."""
         data = event.as_dict()
-        return self.SQLEvent(
-            sender_id=sender_id,
-            type_name=event.type_name,
-            timestamp=data.get("timestamp"),
-            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-            action_name=data.get("name"),
-            data=json.dumps(data),
-        )
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
 
     def _remember(self, sender_id: str, tracker: DialogueStateTracker, last_event_id: int) -> None:
         self._cache[sender_id] = _Cached(tracker, len(tracker.events), last_event_id)
