@@ -8,6 +8,10 @@
 #   make shell  the conversation shell for clinic staff, on the same trained model
 #   make staff-shell  the same with the decision view (TRANSCRIPT=file.md to save the session)
 #   make train  train only (skips when nothing changed; Rasa's cache retrains only what changed)
+#   make run-production  nginx (TLS) in front of 2 Rasa servers and 2 action servers, PostgreSQL
+#               and Redis behind, notifier and dashboard, from production.yml (docs/production.md)
+#   make chaos  the production profile under faults (make test runs it)
+#   make bench-compare  stock `rasa init` bot vs MesoGuide default vs production, same load
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -27,10 +31,10 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup web postgresql topics train run shell staff-shell test test-fast test-unit lint validate test-stories check-knowledge check-release constraints bench eval clean
+.PHONY: help setup web postgresql topics train run shell staff-shell test test-fast test-unit lint validate test-stories check-knowledge check-release constraints bench eval clean production-deps run-production chaos bench-compare deploy-render deploy-check
 
 help:
-	@echo "make run | make test | make test-fast | make shell | make staff-shell | make train | make bench | make eval | make check-knowledge | make check-release | make constraints | make clean"
+	@echo "make run | make run-production | make test | make test-fast | make shell | make staff-shell | make train | make bench | make bench-compare | make chaos | make eval | make check-knowledge | make check-release | make constraints | make deploy-render | make clean"
 
 # --- set-up ------------------------------------------------------------------------------
 # Rasa 3.6 needs Python 3.10 (<3.11). `python` resolves to it through .python-version (pyenv);
@@ -136,7 +140,7 @@ validate: $(MODEL)
 test-stories: $(MODEL)
 	$(RASA) test core --stories tests/test_stories.yml --model models --fail-on-prediction-errors --out build/results/stories
 
-test-unit: $(INSTALLED_TEST) $(MODEL) $(CHROMIUM) $(WEB_DEPS) postgresql
+test-unit: $(INSTALLED_TEST) $(MODEL) $(CHROMIUM) $(WEB_DEPS) postgresql production-deps
 	$(PY) -m pytest --durations=15
 
 # ruff (lint, import order) and mypy (types) over the project's code; configured in pyproject.toml.
@@ -144,7 +148,7 @@ lint: $(INSTALLED_TEST)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-test: lint validate test-stories test-unit
+test: lint validate test-stories test-unit chaos deploy-check
 
 test-fast: lint
 	$(PY) -m pytest -q -m "not e2e and not model and not browser and not postgres"
@@ -159,6 +163,43 @@ eval: $(MODEL)
 # Numbers, not pass/fail: start-up, per-message latency, memory (mesoguide/bench.py).
 bench: $(MODEL)
 	@$(PY) -m mesoguide.bench
+
+# --- production profile (docs/production.md) ------------------------------------------------
+# nginx, Redis, PostgreSQL and openssl from Debian, installed once per machine when missing;
+# kubectl (renders the kustomize base) and docker-compose (validates the compose file) for
+# deploy-check. Nothing here can run the containers: there is no container engine.
+production-deps: postgresql
+	@missing=""; \
+	for tool in nginx:nginx redis-server:redis-server openssl:openssl; do \
+	  command -v $${tool%%:*} >/dev/null || test -x /usr/sbin/$${tool%%:*} || missing="$$missing $${tool##*:}"; done; \
+	test -z "$$missing" || apt-get install -y --no-install-recommends $$missing \
+	  || { apt-get update && apt-get install -y --no-install-recommends $$missing; }
+
+run-production: $(MODEL) $(WEB_DEPS) production-deps
+	@$(PY) -m mesoguide.production run
+
+# 20 conversations in flight; kill -9 a Rasa server and an action server, restart PostgreSQL,
+# stop Redis for 10 s; prints lost messages, duplicates, lost escalation records, recovery times.
+chaos: $(MODEL) $(WEB_DEPS) production-deps
+	@$(PY) -m mesoguide.production.chaos
+
+# Numbers, not pass/fail: stock `rasa init` bot (build/stock-bot, trained once), MesoGuide's
+# default profile and the production profile, one after the other under the same load.
+bench-compare: $(MODEL) $(WEB_DEPS) production-deps
+	@$(PY) -m mesoguide.perf.compare
+
+# deploy/ is generated from production.yml; tests/production/test_deploy_in_sync.py fails when it drifts.
+deploy-render: $(INSTALLED)
+	$(PY) -m mesoguide.production render-deploy
+
+deploy-check: $(INSTALLED)
+	@command -v kubectl >/dev/null || apt-get install -y --no-install-recommends kubernetes-client \
+	  || { apt-get update && apt-get install -y --no-install-recommends kubernetes-client; }
+	@command -v docker-compose >/dev/null || apt-get install -y --no-install-recommends docker-compose \
+	  || { apt-get update && apt-get install -y --no-install-recommends docker-compose; }
+	kubectl kustomize deploy/k8s >/dev/null
+	POSTGRES_PASSWORD=check REDIS_PASSWORD=check RASA_AUTH_TOKEN=check-check-check docker-compose -f deploy/docker-compose.yml config -q
+	@echo "deploy/: kustomize base and compose file are valid (rendering only: nothing runs here)"
 
 clean:
 	rm -rf build models

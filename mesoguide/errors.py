@@ -81,3 +81,7 @@ class ReleaseNotReadyError(MesoGuideError):
             f"not ready for release ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n"
             + "\n".join(f"  {p}" for p in problems)
         )
+
+
+class ProductionConfigError(MesoGuideError):
+    """``production.yml`` or a ``MESOGUIDE_PROD_*`` variable is malformed (the key is named)."""

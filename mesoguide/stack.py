@@ -142,8 +142,10 @@ def rss_mb(pid: int) -> float:
 
 def rasa_server_argv(cfg: StackConfig) -> list[str]:
     """The command line of the Rasa server for ``cfg``."""
+    # Rasa's own CLI, started through the project's entry point so the speed-ups of
+    # mesoguide/perf/rasa_speedups.py are applied (docs/performance.md).
     return [
-        _rasa_bin(), "run",
+        sys.executable, "-m", "mesoguide.perf.rasa_main", "run",
         "--model", str(cfg.model),
         "--endpoints", str(cfg.endpoints),
         "--credentials", str(cfg.credentials),
@@ -213,7 +215,9 @@ class Stack:
     def _spawn(self, name: str, argv: list[str]) -> None:
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.config.env}
+        # PYTHONPATH: the servers run this checkout's code (a git worktree next to the one the
+        # virtualenv's editable install points at runs its own actions and components).
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO_ROOT), **self.config.env}
         # A process group of its own, so Ctrl-C in the terminal reaches us once and we stop
         # each server in order instead of both dying mid-write.
         self._procs[name] = subprocess.Popen(

@@ -1,0 +1,188 @@
+"""Small adaptations of Rasa 3.6 that make it faster without dropping a check.
+
+Applied by the project's entry point for the Rasa server (:mod:`mesoguide.perf.rasa_main`),
+never by importing this module: :func:`apply` is explicit and idempotent. Each adaptation keeps
+what Rasa checks and how it fails; ``tests/unit/test_rasa_speedups.py`` proves it for each one.
+Where a message's time went before and after each one: ``docs/performance.md``.
+
+1. **The action-response validator is built once.** ``RemoteAction._validate_action_result``
+   calls ``jsonschema.validate(result, schema)`` for every response of the action server.
+   With jsonschema 4.17 that call re-checks the *schema* against its meta-schema first (the
+   events schema is large), about 32 ms per call against under 1 ms for the response itself:
+   half of the Rasa server's time under load. Here the schema is checked once, the validator
+   kept, and every response is still validated against the same schema; a malformed response
+   still raises ``jsonschema.ValidationError`` with Rasa's own message appended.
+2. **Event classes are looked up in a table.** ``Event.resolve_by_type`` walks every subclass
+   of ``Event`` (``all_subclasses``, recursive, with an ``inspect.isabstract`` per class) for
+   every event it deserialises: each tracker loaded from the database and each action-server
+   response. Here the same walk fills a table once, first match kept as Rasa's loop keeps it;
+   a name not in the table (a class imported later) walks again, so an unknown name still
+   raises Rasa's ``ValueError``.
+3. **Dialogue states are computed once per event.** Before each prediction every policy asks
+   for the states of the whole conversation (``Domain.states_for_tracker_history``): Rasa
+   replays every event into a fresh tracker and builds a state at each action, so the cost
+   grows with the conversation (two predictions x two policies per message). Here the replay
+   is kept on the tracker between calls, per argument combination, and continued from where it
+   stopped, by the same loop body as Rasa's. It is only continued when the events applied so
+   far are the very same event objects (``tracker.applied_events()`` starts with them: a
+   revert or restart that changes the applied history starts over). The last state (the
+   tracker as it is now) is always computed fresh, and callers get copies of the states (Rasa's
+   featurizer edits them in place).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
+
+_APPLIED: set[str] = set()
+
+
+@functools.lru_cache(maxsize=1)
+def action_response_validator() -> Any:
+    """A validator for Rasa's action-server response schema, its schema checked once."""
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+    """Rasa's ``RemoteAction._validate_action_result`` with the validator built once.
+
+    Raises:
+        jsonschema.ValidationError: The response does not match the schema (the same error
+            ``jsonschema.validate`` raises: the best match among the errors), with Rasa's hint.
+    """
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    error = best_match(action_response_validator().iter_errors(result))
+    if error is not None:
+        error.message += (
+            ". Failed to validate Action server response from API, make sure your response from the "
+            f"Action endpoint is valid. For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+        )
+        raise error
+    return True
+
+
+_EVENT_CLASSES: dict[str, Any] = {}
+
+
+def _resolve_by_type(type_name: str, default: Any = None) -> Any:
+    """Rasa's ``Event.resolve_by_type`` from a table built by the same subclass walk."""
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    found = _EVENT_CLASSES.get(type_name)
+    if found is None:
+        for cls in all_subclasses(Event):  # the order Rasa's loop sees them in: first one wins
+            _EVENT_CLASSES.setdefault(cls.type_name, cls)
+        found = _EVENT_CLASSES.get(type_name)
+    if found is not None:
+        return found
+    if type_name == "topic":
+        return None  # Rasa's backwards compatibility with old TopicSet events
+    if default is not None:
+        return default
+    raise ValueError(f"Unknown event name '{type_name}'.")
+
+
+class _StatesMemo:
+    """Where :func:`_states_for_tracker_history` stopped on one tracker for one argument set."""
+
+    def __init__(self, tracker: Any) -> None:
+        self.replay = tracker.init_copy()
+        self.events: list[Any] = []
+        self.states: list[Any] = []
+        self.last_ml_action_sub_state: Any = None
+        self.turn_was_hidden = False
+
+
+_MEMO_ATTRIBUTE = "_mesoguide_states_memo"
+
+
+def _copy_state(state: dict[str, Any]) -> dict[str, Any]:
+    return {key: dict(sub) if isinstance(sub, dict) else sub for key, sub in state.items()}
+
+
+def _states_for_tracker_history(
+    self: Any, tracker: Any, omit_unset_slots: bool = False, ignore_rule_only_turns: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+) -> list[Any]:
+    """Rasa's ``Domain.states_for_tracker_history``, continued from the last call's replay."""
+    import json
+
+    from rasa.shared.core.events import ActionExecuted
+
+    key = (id(self), omit_unset_slots, ignore_rule_only_turns, json.dumps(rule_only_data, sort_keys=True, default=str))
+    memos = tracker.__dict__.setdefault(_MEMO_ATTRIBUTE, {})
+    applied = tracker.applied_events()
+    memo = memos.get(key)
+    if memo is None or len(memo.events) > len(applied) or any(a is not b for a, b in zip(memo.events, applied)):
+        memo = memos[key] = _StatesMemo(tracker)
+    for event in applied[len(memo.events):]:
+        if isinstance(event, ActionExecuted):
+            _state_step(self, memo, memo.replay, event.hide_rule_turn, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+        memo.replay.update(event)
+        memo.events.append(event)
+    # The state of the tracker as it is now: computed on a throw-away copy of the loop variables.
+    final = _StatesMemo.__new__(_StatesMemo)
+    final.states, final.last_ml_action_sub_state, final.turn_was_hidden = (
+        list(memo.states), memo.last_ml_action_sub_state, memo.turn_was_hidden,
+    )
+    _state_step(self, final, memo.replay, False, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    return [_copy_state(state) for state in final.states]
+
+
+def _state_step(
+    domain: Any, memo: _StatesMemo, tr: Any, hide_rule_turn: bool, omit_unset_slots: bool,
+    ignore_rule_only_turns: bool, rule_only_data: dict[str, Any] | None,
+) -> None:
+    """One iteration of the loop of Rasa 3.6's ``states_for_tracker_history``, unchanged."""
+    from rasa.shared.core.constants import PREVIOUS_ACTION
+
+    if ignore_rule_only_turns:
+        if not memo.turn_was_hidden:
+            memo.last_ml_action_sub_state = domain._get_prev_action_sub_state(tr)
+        if not tr.followup_action and not tr.latest_action_name == tr.active_loop_name:
+            memo.turn_was_hidden = hide_rule_turn
+        if memo.turn_was_hidden:
+            return
+    state = domain.get_active_state(tr, omit_unset_slots=omit_unset_slots)
+    if ignore_rule_only_turns:
+        domain._remove_rule_only_features(state, rule_only_data)
+        if memo.states:
+            domain._substitute_rule_only_user_input(state, memo.states[-1])
+        if memo.last_ml_action_sub_state:
+            state[PREVIOUS_ACTION] = memo.last_ml_action_sub_state
+    memo.states.append(domain._clean_state(state))
+
+
+def apply() -> list[str]:
+    """Apply every adaptation once; returns the names of those applied by this call."""
+    from rasa.core.actions.action import RemoteAction
+
+    done = []
+    if "action_response_validator" not in _APPLIED:
+        RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+        _APPLIED.add("action_response_validator")
+        done.append("action_response_validator")
+    if "event_classes" not in _APPLIED:
+        from rasa.shared.core.events import Event
+
+        Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign,assignment]
+        _APPLIED.add("event_classes")
+        done.append("event_classes")
+    if "dialogue_states" not in _APPLIED:
+        from rasa.shared.core.domain import Domain
+
+        Domain.states_for_tracker_history = _states_for_tracker_history  # type: ignore[method-assign]
+        _APPLIED.add("dialogue_states")
+        done.append("dialogue_states")
+    return done

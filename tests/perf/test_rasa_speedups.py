@@ -1,0 +1,165 @@
+"""The Rasa adaptations of mesoguide/perf/rasa_speedups.py keep Rasa's behaviour: same
+results, same errors (docs/performance.md says what each one saves)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import jsonschema
+import pytest
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    BotUttered,
+    Event,
+    SlotSet,
+    UserUttered,
+    UserUtteranceReverted,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from mesoguide import constants as c
+from mesoguide.paths import REPO_ROOT
+from mesoguide.perf import rasa_speedups
+
+ORIGINAL_VALIDATE = RemoteAction._validate_action_result
+ORIGINAL_RESOLVE = Event.resolve_by_type
+ORIGINAL_STATES = Domain.states_for_tracker_history
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _patched() -> Any:
+    rasa_speedups.apply()
+    yield
+    RemoteAction._validate_action_result = ORIGINAL_VALIDATE  # type: ignore[method-assign]
+    Event.resolve_by_type = ORIGINAL_RESOLVE  # type: ignore[method-assign]
+    Domain.states_for_tracker_history = ORIGINAL_STATES  # type: ignore[method-assign]
+    rasa_speedups._APPLIED.clear()
+
+
+def test_apply_is_idempotent() -> None:
+    assert rasa_speedups.apply() == []
+
+
+# --- 1. the action-response validator -----------------------------------------------------------
+
+GOOD_RESPONSE = {
+    "events": [{"event": "slot", "name": c.SLOT_TURN_OUTCOME, "value": "answer:pain", "timestamp": None}],
+    "responses": [{"text": "Most people feel only mild discomfort."}],
+}
+
+
+def test_a_valid_action_response_passes() -> None:
+    assert RemoteAction("action_answer_topic", None)._validate_action_result(GOOD_RESPONSE) is True
+
+
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        {"events": "not a list"},
+        {"events": [{"event": "slot", "name": 3}]},  # a slot event's name must be a string
+        {"events": [{"no_event_key": True}]},
+        {"responses": "text"},
+        {"responses": ["not an object"]},
+        ["not", "an", "object"],
+    ],
+)
+def test_a_malformed_action_response_is_still_rejected(malformed: Any) -> None:
+    with pytest.raises(jsonschema.ValidationError) as patched_error:
+        RemoteAction("action_answer_topic", None)._validate_action_result(malformed)
+    assert "Failed to validate Action server response" in patched_error.value.message
+    # The same verdict, and the same first error, as Rasa's own per-call jsonschema.validate.
+    with pytest.raises(jsonschema.ValidationError) as rasa_error:
+        ORIGINAL_VALIDATE(RemoteAction("action_answer_topic", None), malformed)
+    assert patched_error.value.message == rasa_error.value.message
+
+
+def test_the_validator_checks_its_schema_once() -> None:
+    assert rasa_speedups.action_response_validator() is rasa_speedups.action_response_validator()
+
+
+# --- 2. event classes from a table ------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["user", "bot", "slot", "action", "active_loop", "session_started", "rewind", "restart"])
+def test_event_classes_resolve_as_rasa_resolves_them(name: str) -> None:
+    assert Event.resolve_by_type(name) is ORIGINAL_RESOLVE(name)
+
+
+def test_unknown_event_names_still_fail_or_fall_back() -> None:
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")
+    assert Event.resolve_by_type("no_such_event", SlotSet) is SlotSet
+    assert Event.resolve_by_type("topic") is None
+
+
+# --- 3. dialogue states continued from the last call -----------------------------------------
+
+def _conversation(rng: random.Random, turns: int) -> list[Event]:
+    """Events shaped like MesoGuide's: answers, escalations, the callback form, rewinds."""
+    intents = ["greet", "ask_pain", "ask_sessions", "ask_contraindication", "request_callback", "inform_area", "nlu_fallback"]
+    events: list[Event] = []
+    for turn in range(turns):
+        intent = rng.choice(intents)
+        events += [
+            ActionExecuted(ACTION_LISTEN_NAME),
+            UserUttered(f"message {turn}", {"name": intent, "confidence": 0.9}, [{"entity": "treatment_area", "value": "face"}]
+                        if intent == "inform_area" else []),
+        ]
+        if rng.random() < 0.1:
+            events.append(UserUtteranceReverted())  # a rewind: earlier states must be recomputed
+            continue
+        if intent == "request_callback":
+            events += [ActionExecuted(c.FORM_CALLBACK), ActiveLoop(c.FORM_CALLBACK), SlotSet(c.SLOT_REQUESTED, c.SLOT_CALLBACK_CONSENT)]
+        elif rng.random() < 0.3:
+            events += [ActionExecuted(c.FORM_CALLBACK, hide_rule_turn=True), ActiveLoop(None), SlotSet(c.SLOT_REQUESTED, None)]
+        action = c.ACTION_ESCALATE if intent == "ask_contraindication" else c.ACTION_ANSWER_TOPIC
+        events += [
+            ActionExecuted(action, hide_rule_turn=rng.random() < 0.5),
+            BotUttered(f"reply {turn}"),
+            SlotSet(c.SLOT_TURN_OUTCOME, "escalate:contraindication" if action == c.ACTION_ESCALATE else "answer:pain"),
+        ]
+    return events
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_states_equal_rasas_at_every_step_of_a_growing_conversation(seed: int) -> None:
+    domain = Domain.load(REPO_ROOT / "domain.yml")
+    rule_only = {"slots": [c.SLOT_REQUESTED], "active_loops": [c.FORM_CALLBACK]}
+    events = _conversation(random.Random(seed), 40)
+    tracker = DialogueStateTracker.from_events("memo", [], domain.slots)
+    arguments = [
+        {},
+        {"omit_unset_slots": True},
+        {"ignore_rule_only_turns": True, "rule_only_data": rule_only},
+        {"ignore_rule_only_turns": True, "rule_only_data": rule_only, "omit_unset_slots": True},
+    ]
+    for index, event in enumerate(events):
+        tracker.update(event)
+        if index % 3 and index != len(events) - 1:
+            continue  # every third step, as predictions come every few events
+        for kwargs in arguments:
+            patched = Domain.states_for_tracker_history(domain, tracker, **kwargs)
+            fresh = ORIGINAL_STATES(domain, DialogueStateTracker.from_events("fresh", list(tracker.events), domain.slots), **kwargs)
+            assert patched == fresh, (index, kwargs)
+            # Callers edit the states they get: that must not leak into the next call.
+            for state in patched:
+                state.clear()
+
+
+def test_the_replay_is_continued_not_restarted() -> None:
+    domain = Domain.load(REPO_ROOT / "domain.yml")
+    tracker = DialogueStateTracker.from_events("memo", [], domain.slots)
+    memos: list[object] = []
+    for turn in range(5):
+        tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        tracker.update(UserUttered(f"message {turn}", {"name": "ask_pain", "confidence": 0.9}))
+        Domain.states_for_tracker_history(domain, tracker)
+        memos.append(next(iter(tracker.__dict__[rasa_speedups._MEMO_ATTRIBUTE].values())))
+    assert all(memo is memos[0] for memo in memos)
+    tracker.update(UserUtteranceReverted())
+    Domain.states_for_tracker_history(domain, tracker)
+    assert next(iter(tracker.__dict__[rasa_speedups._MEMO_ATTRIBUTE].values())) is not memos[0]
