@@ -124,7 +124,7 @@ def _states_for_tracker_history(
     memos = tracker.__dict__.setdefault(_MEMO_ATTRIBUTE, {})
     applied = tracker.applied_events()
     memo = memos.get(key)
-    if memo is None or len(memo.events) > len(applied) or any(a is not b for a, b in zip(memo.events, applied)):
+    if memo is None or len(memo.events) > len(applied) or any(a is not b for a, b in zip(memo.events, applied, strict=False)):
         memo = memos[key] = _StatesMemo(tracker)
     for event in applied[len(memo.events):]:
         if isinstance(event, ActionExecuted):
@@ -150,7 +150,7 @@ def _state_step(
     if ignore_rule_only_turns:
         if not memo.turn_was_hidden:
             memo.last_ml_action_sub_state = domain._get_prev_action_sub_state(tr)
-        if not tr.followup_action and not tr.latest_action_name == tr.active_loop_name:
+        if not tr.followup_action and tr.latest_action_name != tr.active_loop_name:
             memo.turn_was_hidden = hide_rule_turn
         if memo.turn_was_hidden:
             return

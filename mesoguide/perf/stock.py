@@ -67,7 +67,7 @@ class StockBot:
 
     def __enter__(self) -> StockBot:
         model = ensure_stock_bot(self.directory)
-        log = open(self.directory / "rasa-run.log", "ab")  # noqa: SIM115 - handed to the child
+        log = open(self.directory / "rasa-run.log", "ab")
         self.proc = subprocess.Popen(
             [_rasa(), "run", "--model", str(model), "--interface", "127.0.0.1", "--port", str(self.port), "--enable-api"],
             cwd=self.directory, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -169,7 +169,9 @@ async def inject_faults(stack: ProductionStack, log: Any) -> list[Fault]:
         log(f"{fault.name}")
         await asyncio.sleep(1.5)  # the supervisor notices and waits its 1 s back-off
         ready = sup.specs[name].ready
-        fault.process_back_s = time.monotonic() - fault.at + await _wait_back(lambda: sup.running(name) and bool(ready and ready()))
+        fault.process_back_s = (
+            time.monotonic() - fault.at + await _wait_back(lambda: sup.running(name) and bool(ready and ready()))
+        )
         faults.append(fault)
 
     await asyncio.sleep(5)
@@ -263,7 +265,8 @@ async def simultaneous_pairs(target: Target, stack: ProductionStack, pairs: int)
             sender = f"pair-{uuid.uuid4().hex[:10]}"
             await send(session, target, sender, 1, "hi")
             await asyncio.gather(
-                send(session, target, sender, 2, "does it hurt?"), send(session, target, sender, 3, "how long is the downtime"),
+                send(session, target, sender, 2, "does it hurt?"),
+                send(session, target, sender, 3, "how long is the downtime"),
             )
             events = await asyncio.get_running_loop().run_in_executor(None, lambda s=sender: tracker(stack, s)["events"])
             users = [e for e in events if e.get("event") == "user"]
@@ -307,15 +310,22 @@ async def run_chaos(stack: ProductionStack, target: Target, conversations: int) 
         "attempts": sum(len(m.attempts) for m in patients.messages),
         "messages_lost": len(lost),
         "messages_only_try_again": len(only_try_again),
-        "messages_told_try_again_then_answered": sum(1 for m in patients.messages if m.told_to_try_again and m.answered is not None
-                                                     and not _is_try_again(m.answered)),
+        "messages_told_try_again_then_answered": sum(
+            1 for m in patients.messages if m.told_to_try_again and m.answered is not None and not _is_try_again(m.answered)
+        ),
         "duplicate_replies": duplicates,
         "escalated_conversations": len(told),
         "escalation_records_lost": len(told - recorded),
         "conversations_interleaved": interleaved,
         "simultaneous_pairs_interleaved": pairs_interleaved,
-        "faults": [{"fault": f.name, "process_back_s": round(f.process_back_s, 1), "longest_gap_without_reply_s": round(f.reply_gap_s, 1)}
-                   for f in faults],
+        "faults": [
+            {
+                "fault": f.name,
+                "process_back_s": round(f.process_back_s, 1),
+                "longest_gap_without_reply_s": round(f.reply_gap_s, 1),
+            }
+            for f in faults
+        ],
         "restarts": dict(stack.supervisor.restarts) if stack.supervisor else {},
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -334,8 +344,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="chaos-", dir=REPO_ROOT / "build") as tmp:
         Path(tmp).chmod(0o755)  # PostgreSQL runs as its own user inside it
         config = load_config().with_overrides(
-            data_dir=tmp, rest_channel=True, rate_limit_per_ip=100000, rate_limit_burst=100000,
-            public_port=quiet_port(), dashboard_port=quiet_port(),
+            data_dir=tmp,
+            rest_channel=True,
+            rate_limit_per_ip=100000,
+            rate_limit_burst=100000,
+            public_port=quiet_port(),
+            dashboard_port=quiet_port(),
         )
         stack = ProductionStack(config, on_event=lambda line: print(f"  [supervisor] {line}", flush=True))
         print("chaos: starting the production profile ...", flush=True)
@@ -349,18 +363,34 @@ def main(argv: list[str] | None = None) -> int:
             stack.stop()
     figures["total_seconds"] = round(time.monotonic() - began, 1)
     print("\n=== chaos ===")
-    for key in ("messages", "attempts", "messages_lost", "messages_only_try_again", "messages_told_try_again_then_answered",
-                "duplicate_replies", "escalated_conversations", "escalation_records_lost", "conversations_interleaved",
-                "simultaneous_pairs_interleaved"):
+    for key in (
+        "messages",
+        "attempts",
+        "messages_lost",
+        "messages_only_try_again",
+        "messages_told_try_again_then_answered",
+        "duplicate_replies",
+        "escalated_conversations",
+        "escalation_records_lost",
+        "conversations_interleaved",
+        "simultaneous_pairs_interleaved",
+    ):
         print(f"  {key:40} {figures[key]}")
     for fault in figures["faults"]:
-        print(f"  {fault['fault']:28} process back after {fault['process_back_s']:5.1f} s; "
-              f"longest time without a reply {fault['longest_gap_without_reply_s']:5.1f} s")
+        print(
+            f"  {fault['fault']:28} process back after {fault['process_back_s']:5.1f} s; "
+            f"longest time without a reply {fault['longest_gap_without_reply_s']:5.1f} s"
+        )
     print(f"  restarts by the supervisor: {figures['restarts']}; {figures['total_seconds']} s in all")
     print(json.dumps(figures, sort_keys=True))
     recovered = all(f["process_back_s"] != float("inf") for f in figures["faults"])
-    failed = (figures["messages_lost"] or figures["escalation_records_lost"] or figures["conversations_interleaved"]
-              or figures["simultaneous_pairs_interleaved"] or not recovered)
+    failed = (
+        figures["messages_lost"]
+        or figures["escalation_records_lost"]
+        or figures["conversations_interleaved"]
+        or figures["simultaneous_pairs_interleaved"]
+        or not recovered
+    )
     return 1 if failed else 0
 
 

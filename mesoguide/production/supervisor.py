@@ -129,7 +129,7 @@ class Supervisor:
                 for job in self.periodic:
                     try:
                         job()
-                    except Exception:  # noqa: BLE001 - a periodic job must not stop the watching
+                    except Exception:
                         logger.exception("periodic job failed")
 
     def hold(self, name: str) -> None:

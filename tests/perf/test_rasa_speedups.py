@@ -17,8 +17,8 @@ from rasa.shared.core.events import (
     BotUttered,
     Event,
     SlotSet,
-    UserUttered,
     UserUtteranceReverted,
+    UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
