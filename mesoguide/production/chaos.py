@@ -62,7 +62,8 @@ CHAOS_MESSAGES = (
 )
 RESENDS = 5
 RESEND_AFTER_S = 1.0
-MAX_TURNS = 60
+MAX_TURNS = 300
+READ_PAUSE_S = 0.3  # a patient reads the reply before typing again; 20 of them keep both Rasa servers busy
 REDIS_STOP_S = 10.0
 
 
@@ -126,7 +127,7 @@ class Patients:
                 if attempt.ok and not _is_try_again(attempt):
                     break
                 await asyncio.sleep(RESEND_AFTER_S)
-            await asyncio.sleep(0.2)  # reading the reply
+            await asyncio.sleep(READ_PAUSE_S)
 
     def last_real_reply(self) -> float:
         """``time.monotonic()``-based time of the latest real reply (0 if none)."""
@@ -307,6 +308,9 @@ async def run_chaos(stack: ProductionStack, target: Target, conversations: int) 
         "attempts": sum(len(m.attempts) for m in patients.messages),
         "messages_lost": len(lost),
         "messages_only_try_again": len(only_try_again),
+        "attempts_silent": sum(1 for m in patients.messages for a in m.attempts if a.status == 200 and not a.replies),
+        "attempts_without_http_answer": sum(1 for m in patients.messages for a in m.attempts if a.status == 0),
+        "attempts_http_error": sum(1 for m in patients.messages for a in m.attempts if a.status not in (0, 200)),
         "messages_told_try_again_then_answered": sum(1 for m in patients.messages if m.told_to_try_again and m.answered is not None
                                                      and not _is_try_again(m.answered)),
         "duplicate_replies": duplicates,
@@ -349,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.stop()
     figures["total_seconds"] = round(time.monotonic() - began, 1)
     print("\n=== chaos ===")
-    for key in ("messages", "attempts", "messages_lost", "messages_only_try_again", "messages_told_try_again_then_answered",
+    for key in ("messages", "attempts", "attempts_silent", "attempts_without_http_answer", "attempts_http_error", "messages_lost", "messages_only_try_again", "messages_told_try_again_then_answered",
                 "duplicate_replies", "escalated_conversations", "escalation_records_lost", "conversations_interleaved",
                 "simultaneous_pairs_interleaved"):
         print(f"  {key:40} {figures[key]}")
