@@ -44,8 +44,11 @@ def run() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
     stack = ProductionStack(config, on_event=lambda line: print(f"[supervisor] {line}", flush=True))
-    print(f"starting the production profile ({config.rasa_replicas} Rasa servers, {config.action_workers} action "
-          f"servers, PostgreSQL, Redis, notifier, dashboard, nginx) ...", flush=True)
+    print(
+        f"starting the production profile ({config.rasa_replicas} Rasa servers, {config.action_workers} action "
+        f"servers, PostgreSQL, Redis, notifier, dashboard, nginx) ...",
+        flush=True,
+    )
     try:
         seconds = stack.start()
     except (MesoGuideError, RuntimeError, OSError) as exc:
@@ -83,11 +86,25 @@ def serve_rasa(port: int, endpoints: str) -> int:
         return 2
     credentials = Path(os.environ.get("MESOGUIDE_CREDENTIALS_FILE", "/tmp/credentials.yml"))
     write_credentials(credentials, os.environ)
-    rasa_main.main([
-        "run", "--model", os.environ.get("MESOGUIDE_MODEL", "models"), "--endpoints", endpoints,
-        "--credentials", str(credentials), "--interface", os.environ.get("MESOGUIDE_RASA_INTERFACE", "0.0.0.0"),
-        "--port", str(port), "--enable-api", f"--auth-token={token}", "--cors", *os.environ.get("MESOGUIDE_CORS_ORIGINS", "*").split(),
-    ])
+    rasa_main.main(
+        [
+            "run",
+            "--model",
+            os.environ.get("MESOGUIDE_MODEL", "models"),
+            "--endpoints",
+            endpoints,
+            "--credentials",
+            str(credentials),
+            "--interface",
+            os.environ.get("MESOGUIDE_RASA_INTERFACE", "0.0.0.0"),
+            "--port",
+            str(port),
+            "--enable-api",
+            f"--auth-token={token}",
+            "--cors",
+            *os.environ.get("MESOGUIDE_CORS_ORIGINS", "*").split(),
+        ]
+    )
     return 0
 
 

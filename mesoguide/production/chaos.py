@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -170,7 +171,9 @@ async def inject_faults(stack: ProductionStack, log: Any) -> list[Fault]:
         log(f"{fault.name}")
         await asyncio.sleep(1.5)  # the supervisor notices and waits its 1 s back-off
         ready = sup.specs[name].ready
-        fault.process_back_s = time.monotonic() - fault.at + await _wait_back(lambda: sup.running(name) and bool(ready and ready()))
+        fault.process_back_s = (
+            time.monotonic() - fault.at + await _wait_back(lambda: sup.running(name) and bool(ready and ready()))
+        )
         faults.append(fault)
 
     await asyncio.sleep(5)
@@ -209,6 +212,11 @@ def tracker(stack: ProductionStack, sender: str) -> dict[str, Any]:
     url = f"http://127.0.0.1:{rt.rasa_ports[-1]}/conversations/{urllib.parse.quote(sender, safe='')}/tracker?{query}"
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
+
+
+def tracker_events(stack: ProductionStack, sender: str) -> list[dict[str, Any]]:
+    """The events of a conversation's tracker."""
+    return tracker(stack, sender)["events"]
 
 
 def turns_in_order(events: list[dict[str, Any]]) -> bool:
@@ -264,9 +272,10 @@ async def simultaneous_pairs(target: Target, stack: ProductionStack, pairs: int)
             sender = f"pair-{uuid.uuid4().hex[:10]}"
             await send(session, target, sender, 1, "hi")
             await asyncio.gather(
-                send(session, target, sender, 2, "does it hurt?"), send(session, target, sender, 3, "how long is the downtime"),
+                send(session, target, sender, 2, "does it hurt?"),
+                send(session, target, sender, 3, "how long is the downtime"),
             )
-            events = await asyncio.get_running_loop().run_in_executor(None, lambda s=sender: tracker(stack, s)["events"])
+            events = await asyncio.get_running_loop().run_in_executor(None, functools.partial(tracker_events, stack, sender))
             users = [e for e in events if e.get("event") == "user"]
             if len(users) != 3 or not turns_in_order(events):
                 bad += 1
@@ -296,7 +305,7 @@ async def run_chaos(stack: ProductionStack, target: Target, conversations: int) 
     only_try_again = [m for m in patients.messages if m not in lost and (m.answered is None or _is_try_again(m.answered))]
     duplicates = interleaved = 0
     for sender, messages in by_sender.items():
-        events = await asyncio.get_running_loop().run_in_executor(None, lambda s=sender: tracker(stack, s)["events"])
+        events = await asyncio.get_running_loop().run_in_executor(None, functools.partial(tracker_events, stack, sender))
         duplicates += duplicate_turns(messages, events)
         interleaved += 0 if turns_in_order(events) else 1
     recorded = escalation_conversations(stack.escalation_url)
@@ -311,15 +320,22 @@ async def run_chaos(stack: ProductionStack, target: Target, conversations: int) 
         "attempts_silent": sum(1 for m in patients.messages for a in m.attempts if a.status == 200 and not a.replies),
         "attempts_without_http_answer": sum(1 for m in patients.messages for a in m.attempts if a.status == 0),
         "attempts_http_error": sum(1 for m in patients.messages for a in m.attempts if a.status not in (0, 200)),
-        "messages_told_try_again_then_answered": sum(1 for m in patients.messages if m.told_to_try_again and m.answered is not None
-                                                     and not _is_try_again(m.answered)),
+        "messages_told_try_again_then_answered": sum(
+            1 for m in patients.messages if m.told_to_try_again and m.answered is not None and not _is_try_again(m.answered)
+        ),
         "duplicate_replies": duplicates,
         "escalated_conversations": len(told),
         "escalation_records_lost": len(told - recorded),
         "conversations_interleaved": interleaved,
         "simultaneous_pairs_interleaved": pairs_interleaved,
-        "faults": [{"fault": f.name, "process_back_s": round(f.process_back_s, 1), "longest_gap_without_reply_s": round(f.reply_gap_s, 1)}
-                   for f in faults],
+        "faults": [
+            {
+                "fault": f.name,
+                "process_back_s": round(f.process_back_s, 1),
+                "longest_gap_without_reply_s": round(f.reply_gap_s, 1),
+            }
+            for f in faults
+        ],
         "restarts": dict(stack.supervisor.restarts) if stack.supervisor else {},
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -338,8 +354,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="chaos-", dir=REPO_ROOT / "build") as tmp:
         Path(tmp).chmod(0o755)  # PostgreSQL runs as its own user inside it
         config = load_config().with_overrides(
-            data_dir=tmp, rest_channel=True, rate_limit_per_ip=100000, rate_limit_burst=100000,
-            public_port=quiet_port(), dashboard_port=quiet_port(),
+            data_dir=tmp,
+            rest_channel=True,
+            rate_limit_per_ip=100000,
+            rate_limit_burst=100000,
+            public_port=quiet_port(),
+            dashboard_port=quiet_port(),
         )
         stack = ProductionStack(config, on_event=lambda line: print(f"  [supervisor] {line}", flush=True))
         print("chaos: starting the production profile ...", flush=True)
@@ -353,18 +373,37 @@ def main(argv: list[str] | None = None) -> int:
             stack.stop()
     figures["total_seconds"] = round(time.monotonic() - began, 1)
     print("\n=== chaos ===")
-    for key in ("messages", "attempts", "attempts_silent", "attempts_without_http_answer", "attempts_http_error", "messages_lost", "messages_only_try_again", "messages_told_try_again_then_answered",
-                "duplicate_replies", "escalated_conversations", "escalation_records_lost", "conversations_interleaved",
-                "simultaneous_pairs_interleaved"):
+    for key in (
+        "messages",
+        "attempts",
+        "attempts_silent",
+        "attempts_without_http_answer",
+        "attempts_http_error",
+        "messages_lost",
+        "messages_only_try_again",
+        "messages_told_try_again_then_answered",
+        "duplicate_replies",
+        "escalated_conversations",
+        "escalation_records_lost",
+        "conversations_interleaved",
+        "simultaneous_pairs_interleaved",
+    ):
         print(f"  {key:40} {figures[key]}")
     for fault in figures["faults"]:
-        print(f"  {fault['fault']:28} process back after {fault['process_back_s']:5.1f} s; "
-              f"longest time without a reply {fault['longest_gap_without_reply_s']:5.1f} s")
+        print(
+            f"  {fault['fault']:28} process back after {fault['process_back_s']:5.1f} s; "
+            f"longest time without a reply {fault['longest_gap_without_reply_s']:5.1f} s"
+        )
     print(f"  restarts by the supervisor: {figures['restarts']}; {figures['total_seconds']} s in all")
     print(json.dumps(figures, sort_keys=True))
     recovered = all(f["process_back_s"] != float("inf") for f in figures["faults"])
-    failed = (figures["messages_lost"] or figures["escalation_records_lost"] or figures["conversations_interleaved"]
-              or figures["simultaneous_pairs_interleaved"] or not recovered)
+    failed = (
+        figures["messages_lost"]
+        or figures["escalation_records_lost"]
+        or figures["conversations_interleaved"]
+        or figures["simultaneous_pairs_interleaved"]
+        or not recovered
+    )
     return 1 if failed else 0
 
 

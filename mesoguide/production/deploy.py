@@ -83,7 +83,16 @@ def _database_url(config: ProductionConfig) -> str:
 
 def rasa_command(port: int) -> list[str]:
     """The Rasa server's command in a container (credentials written from the environment first)."""
-    return ["python", "-m", "mesoguide.production", "serve-rasa", "--port", str(port), "--endpoints", "/etc/mesoguide/endpoints.yml"]
+    return [
+        "python",
+        "-m",
+        "mesoguide.production",
+        "serve-rasa",
+        "--port",
+        str(port),
+        "--endpoints",
+        "/etc/mesoguide/endpoints.yml",
+    ]
 
 
 def action_command(port: int) -> list[str]:
@@ -100,39 +109,63 @@ DASHBOARD_COMMAND = ["python", "-m", "mesoguide.dashboard", "--host", "0.0.0.0",
 
 def compose(config: ProductionConfig) -> dict[str, Any]:
     """docker-compose.yml: one container per process, as ``make run-production`` runs them."""
-    env = {**_process_env(config), "SANIC_HOST": "0.0.0.0",
-           "MESOGUIDE_DATABASE_URL": _database_url(config).replace("$(POSTGRES_PASSWORD)", "${POSTGRES_PASSWORD}")}
+    env = {
+        **_process_env(config),
+        "SANIC_HOST": "0.0.0.0",
+        "MESOGUIDE_DATABASE_URL": _database_url(config).replace("$(POSTGRES_PASSWORD)", "${POSTGRES_PASSWORD}"),
+    }
     secrets = {name: f"${{{name}:?set {name} in deploy/.env}}" for name in SECRET_NAMES}
     backend = ["backend"]
-    app = {"image": IMAGE, "build": {"context": "..", "dockerfile": "deploy/Dockerfile"}, "restart": "always",
-           "environment": {**env, **secrets}, "networks": backend}
+    app: dict[str, Any] = {
+        "image": IMAGE,
+        "build": {"context": "..", "dockerfile": "deploy/Dockerfile"},
+        "restart": "always",
+        "environment": {**env, **secrets},
+        "networks": backend,
+    }
     services: dict[str, Any] = {}
     for index in range(config.action_workers):
-        services[f"actions-{index + 1}"] = {**app, "command": action_command(ACTION_PORT),
-                                            "environment": {**app["environment"], "MESOGUIDE_ESCALATION_SPOOL": "/var/lib/mesoguide/spool.jsonl"},
-                                            "volumes": [f"spool-{index + 1}:/var/lib/mesoguide"],
-                                            "depends_on": ["postgres"]}
+        services[f"actions-{index + 1}"] = {
+            **app,
+            "command": action_command(ACTION_PORT),
+            "environment": {**app["environment"], "MESOGUIDE_ESCALATION_SPOOL": "/var/lib/mesoguide/spool.jsonl"},
+            "volumes": [f"spool-{index + 1}:/var/lib/mesoguide"],
+            "depends_on": ["postgres"],
+        }
     for index in range(config.rasa_replicas):
-        services[f"rasa-{index + 1}"] = {**app, "command": rasa_command(RASA_PORT),
-                                         "volumes": ["./rasa/endpoints.yml:/etc/mesoguide/endpoints.yml:ro"],
-                                         "depends_on": ["postgres", "redis", "nginx"]}
+        services[f"rasa-{index + 1}"] = {
+            **app,
+            "command": rasa_command(RASA_PORT),
+            "volumes": ["./rasa/endpoints.yml:/etc/mesoguide/endpoints.yml:ro"],
+            "depends_on": ["postgres", "redis", "nginx"],
+        }
     services["notifier"] = {**app, "command": NOTIFIER_COMMAND, "depends_on": ["postgres"]}
     services["dashboard"] = {**app, "command": DASHBOARD_COMMAND, "depends_on": ["postgres"]}
     services["postgres"] = {
-        "image": "postgres:15", "restart": "always", "networks": backend,
-        "environment": {"POSTGRES_USER": "mesoguide", "POSTGRES_PASSWORD": secrets["POSTGRES_PASSWORD"],
-                        "POSTGRES_DB": config.escalation_database, "POSTGRES_INITDB_ARGS": "--auth=scram-sha-256"},
+        "image": "postgres:15",
+        "restart": "always",
+        "networks": backend,
+        "environment": {
+            "POSTGRES_USER": "mesoguide",
+            "POSTGRES_PASSWORD": secrets["POSTGRES_PASSWORD"],
+            "POSTGRES_DB": config.escalation_database,
+            "POSTGRES_INITDB_ARGS": "--auth=scram-sha-256",
+        },
         "volumes": ["postgres:/var/lib/postgresql/data", "./postgres/init.sql:/docker-entrypoint-initdb.d/init.sql:ro"],
     }
     services["redis"] = {
-        "image": "redis:7", "restart": "always", "networks": backend,
+        "image": "redis:7",
+        "restart": "always",
+        "networks": backend,
         "command": ["sh", "-c", 'exec redis-server --requirepass "$$REDIS_PASSWORD" --save "" --appendonly no'],
         "environment": {"REDIS_PASSWORD": secrets["REDIS_PASSWORD"]},
     }
     # One nginx, as on one machine: TLS in front (the only published ports) and, on the backend
     # network only, the action servers' balancer the Rasa servers call.
     services["nginx"] = {
-        "image": NGINX_IMAGE, "build": {"context": "..", "dockerfile": "deploy/Dockerfile.nginx"}, "restart": "always",
+        "image": NGINX_IMAGE,
+        "build": {"context": "..", "dockerfile": "deploy/Dockerfile.nginx"},
+        "restart": "always",
         "networks": ["frontend", "backend"],
         "ports": [f"{config.public_port}:{config.public_port}", f"{config.dashboard_port}:{config.dashboard_port}"],
         "volumes": ["./nginx/nginx.conf:/etc/nginx/nginx.conf:ro", "${MESOGUIDE_TLS_DIR:-./tls}:/etc/mesoguide/tls:ro"],
@@ -149,9 +182,12 @@ def compose(config: ProductionConfig) -> dict[str, Any]:
 
 def compose_nginx(config: ProductionConfig) -> str:
     """nginx.conf of the nginx container (upstreams by compose service name)."""
-    return _nginx(config, rasa=[f"rasa-{i + 1}:{RASA_PORT}" for i in range(config.rasa_replicas)],
-                  actions=[f"actions-{i + 1}:{ACTION_PORT}" for i in range(config.action_workers)],
-                  action_lb=f"0.0.0.0:{ACTION_LB_PORT}")
+    return _nginx(
+        config,
+        rasa=[f"rasa-{i + 1}:{RASA_PORT}" for i in range(config.rasa_replicas)],
+        actions=[f"actions-{i + 1}:{ACTION_PORT}" for i in range(config.action_workers)],
+        action_lb=f"0.0.0.0:{ACTION_LB_PORT}",
+    )
 
 
 # --- Kubernetes ------------------------------------------------------------------------------
@@ -161,16 +197,28 @@ def _labels(app: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "mesoguide"}
 
 
-def _container(name: str, command: list[str], port: int, config: ProductionConfig, extra_env: list[dict] | None = None,
-               mounts: list[dict] | None = None, probe_path: str | None = None) -> dict[str, Any]:
-    env = [{"name": k, "value": v} for k, v in _process_env(config).items()]
+def _container(
+    name: str,
+    command: list[str],
+    port: int,
+    config: ProductionConfig,
+    extra_env: list[dict] | None = None,
+    mounts: list[dict] | None = None,
+    probe_path: str | None = None,
+) -> dict[str, Any]:
+    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in _process_env(config).items()]
     env += [{"name": "SANIC_HOST", "value": "0.0.0.0"}]
     env += [{"name": name, "valueFrom": {"secretKeyRef": {"name": "mesoguide-secrets", "key": name}}} for name in SECRET_NAMES]
     env += [{"name": "MESOGUIDE_DATABASE_URL", "value": _database_url(config)}]
     env += extra_env or []
-    container: dict[str, Any] = {"name": name, "image": IMAGE, "command": command, "env": env,
-                                 "ports": [{"containerPort": port}] if port else [],
-                                 "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True, "runAsUser": 10001}}
+    container: dict[str, Any] = {
+        "name": name,
+        "image": IMAGE,
+        "command": command,
+        "env": env,
+        "ports": [{"containerPort": port}] if port else [],
+        "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True, "runAsUser": 10001},
+    }
     if mounts:
         container["volumeMounts"] = mounts
     if probe_path:
@@ -189,9 +237,14 @@ def _service(name: str, port: int, *, headless: bool = False) -> dict[str, Any]:
 def _allow_from(app: str, sources: list[str], port: int) -> dict[str, Any]:
     """NetworkPolicy: only ``sources`` may reach ``app`` (nothing else in the cluster can)."""
     return {
-        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": f"{app}-ingress"},
-        "spec": {"podSelector": {"matchLabels": _labels(app)}, "policyTypes": ["Ingress"],
-                 "ingress": [{"from": [{"podSelector": {"matchLabels": _labels(s)}} for s in sources], "ports": [{"port": port}]}]},
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": f"{app}-ingress"},
+        "spec": {
+            "podSelector": {"matchLabels": _labels(app)},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": {"matchLabels": _labels(s)}} for s in sources], "ports": [{"port": port}]}],
+        },
     }
 
 
@@ -206,77 +259,219 @@ def kubernetes(config: ProductionConfig) -> dict[str, str]:
     objects: list[dict[str, Any]] = []
     # Rasa: a StatefulSet behind a headless Service, so nginx can name each server (socket.io
     # stickiness needs the individual servers, not one balanced address).
-    objects.append({
-        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "rasa", "labels": _labels("rasa")},
-        "spec": {"serviceName": "rasa", "replicas": config.rasa_replicas, "podManagementPolicy": "Parallel",
-                 "selector": {"matchLabels": _labels("rasa")},
-                 "template": {"metadata": {"labels": _labels("rasa")}, "spec": {
-                     "containers": [_container("rasa", rasa_command(RASA_PORT), RASA_PORT, config,
-                                               mounts=[{"name": "config", "mountPath": "/etc/mesoguide/endpoints.yml", "subPath": "endpoints.yml"}],
-                                               probe_path="/webhooks/webchat/widget.js")],
-                     "volumes": [{"name": "config", "configMap": {"name": "mesoguide-config"}}]}}},
-    })
+    objects.append(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": "rasa", "labels": _labels("rasa")},
+            "spec": {
+                "serviceName": "rasa",
+                "replicas": config.rasa_replicas,
+                "podManagementPolicy": "Parallel",
+                "selector": {"matchLabels": _labels("rasa")},
+                "template": {
+                    "metadata": {"labels": _labels("rasa")},
+                    "spec": {
+                        "containers": [
+                            _container(
+                                "rasa",
+                                rasa_command(RASA_PORT),
+                                RASA_PORT,
+                                config,
+                                mounts=[
+                                    {"name": "config", "mountPath": "/etc/mesoguide/endpoints.yml", "subPath": "endpoints.yml"}
+                                ],
+                                probe_path="/webhooks/webchat/widget.js",
+                            )
+                        ],
+                        "volumes": [{"name": "config", "configMap": {"name": "mesoguide-config"}}],
+                    },
+                },
+            },
+        }
+    )
     objects.append(_service("rasa", RASA_PORT, headless=True))
-    objects.append({
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "actions", "labels": _labels("actions")},
-        "spec": {"replicas": config.action_workers, "selector": {"matchLabels": _labels("actions")},
-                 "template": {"metadata": {"labels": _labels("actions")}, "spec": {
-                     "containers": [_container("actions", action_command(ACTION_PORT), ACTION_PORT, config,
-                                               extra_env=[{"name": "MESOGUIDE_ESCALATION_SPOOL", "value": "/var/lib/mesoguide/spool.jsonl"}],
-                                               mounts=[{"name": "spool", "mountPath": "/var/lib/mesoguide"}], probe_path="/health")],
-                     "volumes": [{"name": "spool", "emptyDir": {}}]}}},
-    })
+    objects.append(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "actions", "labels": _labels("actions")},
+            "spec": {
+                "replicas": config.action_workers,
+                "selector": {"matchLabels": _labels("actions")},
+                "template": {
+                    "metadata": {"labels": _labels("actions")},
+                    "spec": {
+                        "containers": [
+                            _container(
+                                "actions",
+                                action_command(ACTION_PORT),
+                                ACTION_PORT,
+                                config,
+                                extra_env=[{"name": "MESOGUIDE_ESCALATION_SPOOL", "value": "/var/lib/mesoguide/spool.jsonl"}],
+                                mounts=[{"name": "spool", "mountPath": "/var/lib/mesoguide"}],
+                                probe_path="/health",
+                            )
+                        ],
+                        "volumes": [{"name": "spool", "emptyDir": {}}],
+                    },
+                },
+            },
+        }
+    )
     objects.append(_service("actions", ACTION_PORT))
     for name, command, port in (("notifier", NOTIFIER_COMMAND, 0), ("dashboard", DASHBOARD_COMMAND, DASHBOARD_PORT)):
-        objects.append({
-            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": _labels(name)},
-            "spec": {"replicas": 1, "selector": {"matchLabels": _labels(name)},
-                     "template": {"metadata": {"labels": _labels(name)}, "spec": {
-                         "containers": [_container(name, command, port, config, probe_path="/health" if port else None)]}}},
-        })
+        objects.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "labels": _labels(name)},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": _labels(name)},
+                    "template": {
+                        "metadata": {"labels": _labels(name)},
+                        "spec": {"containers": [_container(name, command, port, config, probe_path="/health" if port else None)]},
+                    },
+                },
+            }
+        )
     objects.append(_service("dashboard", DASHBOARD_PORT))
-    objects.append({
-        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "postgres", "labels": _labels("postgres")},
-        "spec": {"serviceName": "postgres", "replicas": 1, "selector": {"matchLabels": _labels("postgres")},
-                 "template": {"metadata": {"labels": _labels("postgres")}, "spec": {"containers": [{
-                     "name": "postgres", "image": "postgres:15", "ports": [{"containerPort": POSTGRES_PORT}],
-                     "env": [{"name": "POSTGRES_USER", "value": "mesoguide"},
-                             {"name": "POSTGRES_DB", "value": config.escalation_database},
-                             {"name": "POSTGRES_INITDB_ARGS", "value": "--auth=scram-sha-256"},
-                             {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"},
-                             {"name": "POSTGRES_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "mesoguide-secrets", "key": "POSTGRES_PASSWORD"}}}],
-                     "volumeMounts": [{"name": "data", "mountPath": "/var/lib/postgresql/data"},
-                                      {"name": "init", "mountPath": "/docker-entrypoint-initdb.d"}]}],
-                     "volumes": [{"name": "init", "configMap": {"name": "mesoguide-config", "items": [{"key": "postgres-init.sql", "path": "init.sql"}]}}]}},
-                 "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}}}]},
-    })
+    objects.append(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": "postgres", "labels": _labels("postgres")},
+            "spec": {
+                "serviceName": "postgres",
+                "replicas": 1,
+                "selector": {"matchLabels": _labels("postgres")},
+                "template": {
+                    "metadata": {"labels": _labels("postgres")},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "postgres",
+                                "image": "postgres:15",
+                                "ports": [{"containerPort": POSTGRES_PORT}],
+                                "env": [
+                                    {"name": "POSTGRES_USER", "value": "mesoguide"},
+                                    {"name": "POSTGRES_DB", "value": config.escalation_database},
+                                    {"name": "POSTGRES_INITDB_ARGS", "value": "--auth=scram-sha-256"},
+                                    {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"},
+                                    {
+                                        "name": "POSTGRES_PASSWORD",
+                                        "valueFrom": {"secretKeyRef": {"name": "mesoguide-secrets", "key": "POSTGRES_PASSWORD"}},
+                                    },
+                                ],
+                                "volumeMounts": [
+                                    {"name": "data", "mountPath": "/var/lib/postgresql/data"},
+                                    {"name": "init", "mountPath": "/docker-entrypoint-initdb.d"},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {
+                                "name": "init",
+                                "configMap": {
+                                    "name": "mesoguide-config",
+                                    "items": [{"key": "postgres-init.sql", "path": "init.sql"}],
+                                },
+                            }
+                        ],
+                    },
+                },
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "data"},
+                        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}},
+                    }
+                ],
+            },
+        }
+    )
     objects.append(_service("postgres", POSTGRES_PORT))
-    objects.append({
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "redis", "labels": _labels("redis")},
-        "spec": {"replicas": 1, "selector": {"matchLabels": _labels("redis")},
-                 "template": {"metadata": {"labels": _labels("redis")}, "spec": {"containers": [{
-                     "name": "redis", "image": "redis:7", "ports": [{"containerPort": REDIS_PORT}],
-                     "command": ["sh", "-c", 'exec redis-server --requirepass "$REDIS_PASSWORD" --save "" --appendonly no'],
-                     "env": [{"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "mesoguide-secrets", "key": "REDIS_PASSWORD"}}}]}]}}},
-    })
+    objects.append(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "redis", "labels": _labels("redis")},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": _labels("redis")},
+                "template": {
+                    "metadata": {"labels": _labels("redis")},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "redis",
+                                "image": "redis:7",
+                                "ports": [{"containerPort": REDIS_PORT}],
+                                "command": [
+                                    "sh",
+                                    "-c",
+                                    'exec redis-server --requirepass "$REDIS_PASSWORD" --save "" --appendonly no',
+                                ],
+                                "env": [
+                                    {
+                                        "name": "REDIS_PASSWORD",
+                                        "valueFrom": {"secretKeyRef": {"name": "mesoguide-secrets", "key": "REDIS_PASSWORD"}},
+                                    }
+                                ],
+                            }
+                        ]
+                    },
+                },
+            },
+        }
+    )
     objects.append(_service("redis", REDIS_PORT))
-    objects.append({
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nginx", "labels": _labels("nginx")},
-        "spec": {"replicas": 1, "selector": {"matchLabels": _labels("nginx")},
-                 "template": {"metadata": {"labels": _labels("nginx")}, "spec": {"containers": [{
-                     "name": "nginx", "image": NGINX_IMAGE,
-                     "ports": [{"containerPort": config.public_port}, {"containerPort": config.dashboard_port}],
-                     "volumeMounts": [{"name": "config", "mountPath": "/etc/nginx/nginx.conf", "subPath": "nginx.conf"},
-                                      {"name": "tls", "mountPath": "/etc/mesoguide/tls", "readOnly": True}]}],
-                     "volumes": [{"name": "config", "configMap": {"name": "mesoguide-config"}},
-                                 {"name": "tls", "secret": {"secretName": "mesoguide-tls"}}]}}},
-    })
-    objects.append({
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "nginx", "labels": _labels("nginx")},
-        "spec": {"type": "LoadBalancer", "selector": _labels("nginx"), "ports": [
-            {"name": "chat", "port": config.public_port, "targetPort": config.public_port},
-            {"name": "dashboard", "port": config.dashboard_port, "targetPort": config.dashboard_port}]},
-    })
+    objects.append(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "nginx", "labels": _labels("nginx")},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": _labels("nginx")},
+                "template": {
+                    "metadata": {"labels": _labels("nginx")},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "nginx",
+                                "image": NGINX_IMAGE,
+                                "ports": [{"containerPort": config.public_port}, {"containerPort": config.dashboard_port}],
+                                "volumeMounts": [
+                                    {"name": "config", "mountPath": "/etc/nginx/nginx.conf", "subPath": "nginx.conf"},
+                                    {"name": "tls", "mountPath": "/etc/mesoguide/tls", "readOnly": True},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "config", "configMap": {"name": "mesoguide-config"}},
+                            {"name": "tls", "secret": {"secretName": "mesoguide-tls"}},
+                        ],
+                    },
+                },
+            },
+        }
+    )
+    objects.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "nginx", "labels": _labels("nginx")},
+            "spec": {
+                "type": "LoadBalancer",
+                "selector": _labels("nginx"),
+                "ports": [
+                    {"name": "chat", "port": config.public_port, "targetPort": config.public_port},
+                    {"name": "dashboard", "port": config.dashboard_port, "targetPort": config.dashboard_port},
+                ],
+            },
+        }
+    )
     app_pods = ["rasa", "actions", "notifier", "dashboard"]
     objects += [
         _allow_from("rasa", ["nginx"], RASA_PORT),
@@ -286,15 +481,18 @@ def kubernetes(config: ProductionConfig) -> dict[str, str]:
         _allow_from("redis", ["rasa"], REDIS_PORT),
     ]
     files["resources.yaml"] = HEADER + yaml.safe_dump_all(objects, sort_keys=False)
-    files["kustomization.yaml"] = HEADER + yaml.safe_dump({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "namespace": "mesoguide",
-        "resources": ["resources.yaml"],
-        "configMapGenerator": [{"name": "mesoguide-config", "files": ["nginx.conf", "endpoints.yml", "postgres-init.sql"]}],
-        # The secrets are created in the cluster by the operator (docs/production.md), never here.
-        "generatorOptions": {"disableNameSuffixHash": True},
-    }, sort_keys=False)
+    files["kustomization.yaml"] = HEADER + yaml.safe_dump(
+        {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "namespace": "mesoguide",
+            "resources": ["resources.yaml"],
+            "configMapGenerator": [{"name": "mesoguide-config", "files": ["nginx.conf", "endpoints.yml", "postgres-init.sql"]}],
+            # The secrets are created in the cluster by the operator (docs/production.md), never here.
+            "generatorOptions": {"disableNameSuffixHash": True},
+        },
+        sort_keys=False,
+    )
     return files
 
 

@@ -55,7 +55,12 @@ class SetupError(RuntimeError):
 
 def _run(argv: list[str], *, user: str | None = None, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
-        argv, capture_output=True, text=True, timeout=120, check=False, user=user if os.geteuid() == 0 else None,
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        user=user if os.geteuid() == 0 else None,
         env={**os.environ, **(env or {})},
     )
     if result.returncode != 0:
@@ -123,15 +128,33 @@ def self_signed_certificate(directory: Path, server_name: str) -> tuple[Path, Pa
     expiring within a day. Browsers warn about it: for a local try only."""
     cert, key = directory / f"{server_name}.crt", directory / f"{server_name}.key"
     if cert.exists() and key.exists():
-        check = subprocess.run(["openssl", "x509", "-checkend", "86400", "-noout", "-in", str(cert)], capture_output=True, check=False)
+        check = subprocess.run(
+            ["openssl", "x509", "-checkend", "86400", "-noout", "-in", str(cert)], capture_output=True, check=False
+        )
         if check.returncode == 0:
             return cert, key
     directory.mkdir(parents=True, exist_ok=True)
     san = f"DNS:{server_name},IP:127.0.0.1" if not server_name.replace(".", "").isdigit() else f"IP:{server_name}"
-    _run([
-        tool("openssl", "openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-        "-keyout", str(key), "-out", str(cert), "-subj", f"/CN={server_name}", "-addext", f"subjectAltName={san}",
-    ])
+    _run(
+        [
+            tool("openssl", "openssl"),
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            f"/CN={server_name}",
+            "-addext",
+            f"subjectAltName={san}",
+        ]
+    )
     os.chmod(key, 0o600)
     return cert, key
 
@@ -174,8 +197,22 @@ class ManagedPostgres:
                 shutil.chown(path, self.user, self.user)
         os.chmod(self.directory, 0o700)
         try:
-            _run([tool("initdb", "postgresql"), "-D", str(self.cluster), "-U", POSTGRES_SUPERUSER, "-A", "scram-sha-256",
-                  f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8"], user=self.user)
+            _run(
+                [
+                    tool("initdb", "postgresql"),
+                    "-D",
+                    str(self.cluster),
+                    "-U",
+                    POSTGRES_SUPERUSER,
+                    "-A",
+                    "scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                user=self.user,
+            )
         finally:
             pwfile.unlink(missing_ok=True)
 
@@ -187,8 +224,19 @@ class ManagedPostgres:
             shutil.chown(socket_dir, self.user, self.user)
         return ServiceSpec(
             name="postgres",
-            argv=[tool("postgres", "postgresql"), "-D", str(self.cluster), "-p", str(self.port), "-k", str(socket_dir),
-                  "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
+            argv=[
+                tool("postgres", "postgresql"),
+                "-D",
+                str(self.cluster),
+                "-p",
+                str(self.port),
+                "-k",
+                str(socket_dir),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "max_connections=200",
+            ],
             user=self.user,
             stop_signal=signal.SIGINT,
             ready=self.answers,
@@ -199,8 +247,14 @@ class ManagedPostgres:
         import psycopg2
 
         try:
-            psycopg2.connect(host="127.0.0.1", port=self.port, user=POSTGRES_SUPERUSER, password=self.password,
-                             dbname="postgres", connect_timeout=2).close()
+            psycopg2.connect(
+                host="127.0.0.1",
+                port=self.port,
+                user=POSTGRES_SUPERUSER,
+                password=self.password,
+                dbname="postgres",
+                connect_timeout=2,
+            ).close()
             return True
         except psycopg2.Error:
             return False
@@ -210,8 +264,9 @@ def ensure_databases(server: Postgres, names: list[str]) -> None:
     """Create the databases that do not exist yet."""
     import psycopg2
 
-    conn = psycopg2.connect(host=server.host, port=server.port, user=server.user, password=server.password,
-                            dbname="postgres", connect_timeout=5)
+    conn = psycopg2.connect(
+        host=server.host, port=server.port, user=server.user, password=server.password, dbname="postgres", connect_timeout=5
+    )
     try:
         conn.autocommit = True
         with conn.cursor() as cursor:
@@ -250,10 +305,20 @@ class ManagedRedis:
         """The server process, configured through a private file (no password in ``ps``)."""
         conf = write_private(
             self.directory / "redis.conf",
-            "\n".join([
-                f"port {self.port}", "bind 127.0.0.1", "protected-mode yes", f"requirepass {self.password}",
-                'save ""', "appendonly no", f"dir {self.directory}", "daemonize no", 'logfile ""', "",
-            ]),
+            "\n".join(
+                [
+                    f"port {self.port}",
+                    "bind 127.0.0.1",
+                    "protected-mode yes",
+                    f"requirepass {self.password}",
+                    'save ""',
+                    "appendonly no",
+                    f"dir {self.directory}",
+                    "daemonize no",
+                    'logfile ""',
+                    "",
+                ]
+            ),
         )
         return ServiceSpec(name="redis", argv=[tool("redis-server", "redis-server"), str(conf)], ready=self.answers)
 
@@ -292,8 +357,12 @@ def prepare_nginx(data: Path, user: str | None) -> None:
 
 def nginx_spec(conf: Path, ready: Callable[[], bool]) -> ServiceSpec:
     """nginx in the foreground (``daemon off`` in the file); SIGQUIT finishes open requests first."""
-    return ServiceSpec(name="nginx", argv=[tool("nginx", "nginx"), "-c", str(conf), "-p", str(conf.parent)],
-                       stop_signal=signal.SIGQUIT, ready=ready)
+    return ServiceSpec(
+        name="nginx",
+        argv=[tool("nginx", "nginx"), "-c", str(conf), "-p", str(conf.parent)],
+        stop_signal=signal.SIGQUIT,
+        ready=ready,
+    )
 
 
 def check_nginx(conf: Path) -> None:
