@@ -86,8 +86,9 @@ def _tensorflow_loaded(pid: int) -> bool:
         return False
 
 
-def measure(name: str, target: Target, messages: tuple[str, ...], pids: Callable[[], dict[str, int]], plan: Plan,
-            startup_s: float) -> Figures:
+def measure(
+    name: str, target: Target, messages: tuple[str, ...], pids: Callable[[], dict[str, int]], plan: Plan, startup_s: float
+) -> Figures:
     """Drive one running system and read its figures."""
     figures = Figures(name=name, startup_s=startup_s)
     first = load(target, messages, conversations=1, turns=1, concurrency=1, prefix=f"{name}-first")
@@ -96,8 +97,15 @@ def measure(name: str, target: Target, messages: tuple[str, ...], pids: Callable
     runs = {"20": (plan.conversations_20, 20), "50": (plan.conversations_50, 50)}
     for label, (conversations, concurrency) in runs.items():
         before = {n: cpu_seconds(p) for n, p in pids().items()}
-        result = load(target, messages, conversations=conversations, turns=plan.turns, concurrency=concurrency,
-                      prefix=f"{name}-c{label}", max_seconds=plan.max_seconds)
+        result = load(
+            target,
+            messages,
+            conversations=conversations,
+            turns=plan.turns,
+            concurrency=concurrency,
+            prefix=f"{name}-c{label}",
+            max_seconds=plan.max_seconds,
+        )
         figures.loads[label] = result.summary()
         if label == "20":
             sent = max(1, len(result.replies))
@@ -105,8 +113,15 @@ def measure(name: str, target: Target, messages: tuple[str, ...], pids: Callable
             figures.cpu_ms_per_msg["total"] = sum(figures.cpu_ms_per_msg.values())
     long = LoadResult([], 0.0)
     for _ in range(plan.long_conversations):
-        run = load(target, messages, conversations=1, turns=plan.long_turns, concurrency=1, prefix=f"{name}-long",
-                   max_seconds=plan.max_seconds)
+        run = load(
+            target,
+            messages,
+            conversations=1,
+            turns=plan.long_turns,
+            concurrency=1,
+            prefix=f"{name}-long",
+            max_seconds=plan.max_seconds,
+        )
         long = LoadResult(long.replies + run.replies, long.wall_s + run.wall_s)
     figures.per_turn_p50_ms = {t: long.per_turn_p50_ms(t) for t in TURNS if t <= plan.long_turns}
     figures.loads["long"] = long.summary()
@@ -147,8 +162,12 @@ def _production(directory: Path) -> Iterator[tuple[Target, Callable[[], dict[str
 
     # The benchmark drives REST from one address: REST on, the per-address limit out of the way.
     config = load_config().with_overrides(
-        data_dir=str(directory), rest_channel=True, rate_limit_per_ip=100000, rate_limit_burst=100000,
-        public_port=quiet_port(), dashboard_port=quiet_port(),
+        data_dir=str(directory),
+        rest_channel=True,
+        rate_limit_per_ip=100000,
+        rate_limit_burst=100000,
+        public_port=quiet_port(),
+        dashboard_port=quiet_port(),
     )
     stack = ProductionStack(config, on_event=lambda line: print(f"  [supervisor] {line}", flush=True))
     seconds = stack.start()
@@ -177,6 +196,14 @@ def _met(name: str, value: float) -> str:
     return f"{'met' if ok else 'NOT met'} ({op} {bound:g})"
 
 
+def _load_figure(label: str, key: str) -> Callable[[Figures], float]:
+    return lambda figures: figures.loads[label][key]
+
+
+def _turn_figure(turn: int) -> Callable[[Figures], float]:
+    return lambda figures: figures.per_turn_p50_ms.get(turn, float("nan"))
+
+
 def report(results: dict[str, Figures]) -> dict[str, Any]:
     """Print the table and return the JSON summary."""
     print("\n=== bench-compare (one run, same machine, same load; compare only within this run) ===")
@@ -188,21 +215,29 @@ def report(results: dict[str, Figures]) -> dict[str, Any]:
     ]
     for label in ("20", "50"):
         rows += [
-            (f"msg/s @{label}", lambda f, label=label: f.loads[label]["msg_per_s"]),
-            (f"p50 ms @{label}", lambda f, label=label: f.loads[label]["p50_ms"]),
-            (f"p95 ms @{label}", lambda f, label=label: f.loads[label]["p95_ms"]),
-            (f"p99 ms @{label}", lambda f, label=label: f.loads[label]["p99_ms"]),
-            (f"failed @{label}", lambda f, label=label: f.loads[label]["failed"]),
+            (f"msg/s @{label}", _load_figure(label, "msg_per_s")),
+            (f"p50 ms @{label}", _load_figure(label, "p50_ms")),
+            (f"p95 ms @{label}", _load_figure(label, "p95_ms")),
+            (f"p99 ms @{label}", _load_figure(label, "p99_ms")),
+            (f"failed @{label}", _load_figure(label, "failed")),
         ]
-    rows += [(f"turn {t} p50 ms", lambda f, t=t: f.per_turn_p50_ms.get(t, float("nan"))) for t in TURNS]
-    rows += [("CPU ms/msg @20 (all procs)", lambda f: f.cpu_ms_per_msg.get("total", float("nan"))),
-             ("RSS MB (all procs)", lambda f: sum(f.rss_mb.values()))]
+    rows += [(f"turn {t} p50 ms", _turn_figure(t)) for t in TURNS]
+    rows += [
+        ("CPU ms/msg @20 (all procs)", lambda f: f.cpu_ms_per_msg.get("total", float("nan"))),
+        ("RSS MB (all procs)", lambda f: sum(f.rss_mb.values())),
+    ]
     for title, get in rows:
         print(f"{title:28}" + "".join(f"{get(f):16.1f}" for f in results.values()))
     for name, figures in results.items():
-        print(f"{name}: RSS MB " + ", ".join(f"{k} {v:.0f}" for k, v in figures.rss_mb.items())
-              + ("" if figures.action_server_tensorflow is None else
-                 f"; TensorFlow in the action server: {'yes' if figures.action_server_tensorflow else 'no'}"))
+        print(
+            f"{name}: RSS MB "
+            + ", ".join(f"{k} {v:.0f}" for k, v in figures.rss_mb.items())
+            + (
+                ""
+                if figures.action_server_tensorflow is None
+                else f"; TensorFlow in the action server: {'yes' if figures.action_server_tensorflow else 'no'}"
+            )
+        )
     summary: dict[str, Any] = {name: f.as_dict() for name, f in results.items()}
     stock = results.get("stock")
     if stock is not None:

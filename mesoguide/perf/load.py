@@ -90,7 +90,8 @@ async def send(session: aiohttp.ClientSession, target: Target, sender: str, turn
     started = time.perf_counter()
     try:
         async with session.post(target.webhook, json={"sender": sender, "message": text}) as response:
-            body = await response.json(content_type=None) if response.status == 200 else None
+            # 200: the bot's messages; 429/503: nginx's "please try again" message, also a reply.
+            body = await response.json(content_type=None) if response.status in (200, 429, 503) else None
             status = response.status
             error = None if status == 200 else f"HTTP {status}"
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:

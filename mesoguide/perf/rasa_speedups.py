@@ -112,7 +112,10 @@ def _copy_state(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _states_for_tracker_history(
-    self: Any, tracker: Any, omit_unset_slots: bool = False, ignore_rule_only_turns: bool = False,
+    self: Any,
+    tracker: Any,
+    omit_unset_slots: bool = False,
+    ignore_rule_only_turns: bool = False,
     rule_only_data: dict[str, Any] | None = None,
 ) -> list[Any]:
     """Rasa's ``Domain.states_for_tracker_history``, continued from the last call's replay."""
@@ -126,7 +129,7 @@ def _states_for_tracker_history(
     memo = memos.get(key)
     if memo is None or len(memo.events) > len(applied) or any(a is not b for a, b in zip(memo.events, applied, strict=False)):
         memo = memos[key] = _StatesMemo(tracker)
-    for event in applied[len(memo.events):]:
+    for event in applied[len(memo.events) :]:
         if isinstance(event, ActionExecuted):
             _state_step(self, memo, memo.replay, event.hide_rule_turn, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
         memo.replay.update(event)
@@ -134,15 +137,22 @@ def _states_for_tracker_history(
     # The state of the tracker as it is now: computed on a throw-away copy of the loop variables.
     final = _StatesMemo.__new__(_StatesMemo)
     final.states, final.last_ml_action_sub_state, final.turn_was_hidden = (
-        list(memo.states), memo.last_ml_action_sub_state, memo.turn_was_hidden,
+        list(memo.states),
+        memo.last_ml_action_sub_state,
+        memo.turn_was_hidden,
     )
     _state_step(self, final, memo.replay, False, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
     return [_copy_state(state) for state in final.states]
 
 
 def _state_step(
-    domain: Any, memo: _StatesMemo, tr: Any, hide_rule_turn: bool, omit_unset_slots: bool,
-    ignore_rule_only_turns: bool, rule_only_data: dict[str, Any] | None,
+    domain: Any,
+    memo: _StatesMemo,
+    tr: Any,
+    hide_rule_turn: bool,
+    omit_unset_slots: bool,
+    ignore_rule_only_turns: bool,
+    rule_only_data: dict[str, Any] | None,
 ) -> None:
     """One iteration of the loop of Rasa 3.6's ``states_for_tracker_history``, unchanged."""
     from rasa.shared.core.constants import PREVIOUS_ACTION
@@ -170,19 +180,19 @@ def apply() -> list[str]:
 
     done = []
     if "action_response_validator" not in _APPLIED:
-        RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+        RemoteAction._validate_action_result = _validate_action_result
         _APPLIED.add("action_response_validator")
         done.append("action_response_validator")
     if "event_classes" not in _APPLIED:
         from rasa.shared.core.events import Event
 
-        Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign,assignment]
+        Event.resolve_by_type = staticmethod(_resolve_by_type)
         _APPLIED.add("event_classes")
         done.append("event_classes")
     if "dialogue_states" not in _APPLIED:
         from rasa.shared.core.domain import Domain
 
-        Domain.states_for_tracker_history = _states_for_tracker_history  # type: ignore[method-assign]
+        Domain.states_for_tracker_history = _states_for_tracker_history
         _APPLIED.add("dialogue_states")
         done.append("dialogue_states")
     return done

@@ -44,8 +44,14 @@ def ensure_stock_bot(directory: Path = STOCK_DIR) -> Path:
         return models[-1]
     directory.mkdir(parents=True, exist_ok=True)
     print(f"making the stock bot in {directory} (rasa init --no-prompt, trains once) ...", flush=True)
-    subprocess.run([_rasa(), "init", "--no-prompt", "--init-dir", str(directory)], cwd=directory, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
+    subprocess.run(
+        [_rasa(), "init", "--no-prompt", "--init-dir", str(directory)],
+        cwd=directory,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+    )
     models = sorted((directory / "models").glob("*.tar.gz"))
     if not models:
         raise RuntimeError(f"rasa init made no model in {directory / 'models'}")
@@ -67,10 +73,13 @@ class StockBot:
 
     def __enter__(self) -> StockBot:
         model = ensure_stock_bot(self.directory)
-        log = open(self.directory / "rasa-run.log", "ab")
+        log = open(self.directory / "rasa-run.log", "ab")  # handed to the child
         self.proc = subprocess.Popen(
             [_rasa(), "run", "--model", str(model), "--interface", "127.0.0.1", "--port", str(self.port), "--enable-api"],
-            cwd=self.directory, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=self.directory,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"},
         )
         log.close()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -62,7 +63,8 @@ CHAOS_MESSAGES = (
 )
 RESENDS = 5
 RESEND_AFTER_S = 1.0
-MAX_TURNS = 60
+MAX_TURNS = 300
+READ_PAUSE_S = 0.3  # a patient reads the reply before typing again; 20 of them keep both Rasa servers busy
 REDIS_STOP_S = 10.0
 
 
@@ -126,7 +128,7 @@ class Patients:
                 if attempt.ok and not _is_try_again(attempt):
                     break
                 await asyncio.sleep(RESEND_AFTER_S)
-            await asyncio.sleep(0.2)  # reading the reply
+            await asyncio.sleep(READ_PAUSE_S)
 
     def last_real_reply(self) -> float:
         """``time.monotonic()``-based time of the latest real reply (0 if none)."""
@@ -212,6 +214,11 @@ def tracker(stack: ProductionStack, sender: str) -> dict[str, Any]:
         return json.loads(response.read())
 
 
+def tracker_events(stack: ProductionStack, sender: str) -> list[dict[str, Any]]:
+    """The events of a conversation's tracker."""
+    return tracker(stack, sender)["events"]
+
+
 def turns_in_order(events: list[dict[str, Any]]) -> bool:
     """Each user message is followed by its own actions and ``action_listen`` before the next."""
     waiting_for_listen = False
@@ -268,7 +275,7 @@ async def simultaneous_pairs(target: Target, stack: ProductionStack, pairs: int)
                 send(session, target, sender, 2, "does it hurt?"),
                 send(session, target, sender, 3, "how long is the downtime"),
             )
-            events = await asyncio.get_running_loop().run_in_executor(None, lambda s=sender: tracker(stack, s)["events"])
+            events = await asyncio.get_running_loop().run_in_executor(None, functools.partial(tracker_events, stack, sender))
             users = [e for e in events if e.get("event") == "user"]
             if len(users) != 3 or not turns_in_order(events):
                 bad += 1
@@ -298,7 +305,7 @@ async def run_chaos(stack: ProductionStack, target: Target, conversations: int) 
     only_try_again = [m for m in patients.messages if m not in lost and (m.answered is None or _is_try_again(m.answered))]
     duplicates = interleaved = 0
     for sender, messages in by_sender.items():
-        events = await asyncio.get_running_loop().run_in_executor(None, lambda s=sender: tracker(stack, s)["events"])
+        events = await asyncio.get_running_loop().run_in_executor(None, functools.partial(tracker_events, stack, sender))
         duplicates += duplicate_turns(messages, events)
         interleaved += 0 if turns_in_order(events) else 1
     recorded = escalation_conversations(stack.escalation_url)
@@ -310,6 +317,9 @@ async def run_chaos(stack: ProductionStack, target: Target, conversations: int) 
         "attempts": sum(len(m.attempts) for m in patients.messages),
         "messages_lost": len(lost),
         "messages_only_try_again": len(only_try_again),
+        "attempts_silent": sum(1 for m in patients.messages for a in m.attempts if a.status == 200 and not a.replies),
+        "attempts_without_http_answer": sum(1 for m in patients.messages for a in m.attempts if a.status == 0),
+        "attempts_http_error": sum(1 for m in patients.messages for a in m.attempts if a.status not in (0, 200)),
         "messages_told_try_again_then_answered": sum(
             1 for m in patients.messages if m.told_to_try_again and m.answered is not None and not _is_try_again(m.answered)
         ),
@@ -366,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     for key in (
         "messages",
         "attempts",
+        "attempts_silent",
+        "attempts_without_http_answer",
+        "attempts_http_error",
         "messages_lost",
         "messages_only_try_again",
         "messages_told_try_again_then_answered",

@@ -116,7 +116,7 @@ def compose(config: ProductionConfig) -> dict[str, Any]:
     }
     secrets = {name: f"${{{name}:?set {name} in deploy/.env}}" for name in SECRET_NAMES}
     backend = ["backend"]
-    app = {
+    app: dict[str, Any] = {
         "image": IMAGE,
         "build": {"context": "..", "dockerfile": "deploy/Dockerfile"},
         "restart": "always",
@@ -206,7 +206,7 @@ def _container(
     mounts: list[dict] | None = None,
     probe_path: str | None = None,
 ) -> dict[str, Any]:
-    env = [{"name": k, "value": v} for k, v in _process_env(config).items()]
+    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in _process_env(config).items()]
     env += [{"name": "SANIC_HOST", "value": "0.0.0.0"}]
     env += [{"name": name, "valueFrom": {"secretKeyRef": {"name": "mesoguide-secrets", "key": name}}} for name in SECRET_NAMES]
     env += [{"name": "MESOGUIDE_DATABASE_URL", "value": _database_url(config)}]

@@ -48,7 +48,8 @@ class Postgres:
         """SQLAlchemy URL of one database on it."""
         from urllib.parse import quote
 
-        return f"postgresql+psycopg2://{quote(self.user, safe='')}:{quote(self.password, safe='')}@{self.host}:{self.port}/{database}"
+        login = f"{quote(self.user, safe='')}:{quote(self.password, safe='')}"
+        return f"postgresql+psycopg2://{login}@{self.host}:{self.port}/{database}"
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,8 @@ def nginx_conf(config: ProductionConfig, shape: NginxShape, kb: KnowledgeBase) -
         "http {",
         "  server_tokens off;",
         # No query strings and no bodies in the log: nothing a patient typed is ever in it.
-        "  log_format chat '$remote_addr [$time_local] \"$request_method $uri\" $status $body_bytes_sent $request_time $upstream_addr';",
+        "  log_format chat '$remote_addr [$time_local] \"$request_method $uri\" $status $body_bytes_sent '",
+        "                  '$request_time $upstream_addr';",
         f"  access_log {shape.access_log} chat;",
         *[f"  {kind}_temp_path {state / 'tmp' / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")],
         f"  client_max_body_size {config.max_body_kb}k;",

@@ -89,8 +89,12 @@ class Supervisor:
         log: IO[bytes] = open(self.log_dir / f"{spec.name}.log", "ab")  # noqa: SIM115 - handed to the child
         try:
             self.procs[spec.name] = subprocess.Popen(
-                spec.argv, cwd=REPO_ROOT, env={**os.environ, **self.env, **spec.env}, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                spec.argv,
+                cwd=REPO_ROOT,
+                env={**os.environ, **self.env, **spec.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
                 user=spec.user if spec.user and os.geteuid() == 0 else None,
             )
         finally:
@@ -129,7 +133,7 @@ class Supervisor:
                 for job in self.periodic:
                     try:
                         job()
-                    except Exception:
+                    except Exception:  # a periodic job must not stop the watching
                         logger.exception("periodic job failed")
 
     def hold(self, name: str) -> None:
@@ -297,26 +301,49 @@ class ProductionStack:
             conf.write_text(render.nginx_conf(cfg, rt.nginx_shape(), default_knowledge()), encoding="utf-8")
             check_nginx(conf)
             for index, port in enumerate(rt.action_ports):
-                sup.start(ServiceSpec(
-                    name=f"actions-{index + 1}",
-                    argv=[sys.executable, "-m", "mesoguide.production.action_server", "--port", str(port)],
-                    env={"MESOGUIDE_ESCALATION_SPOOL": str(data / "spool" / f"actions-{index + 1}.jsonl")},
-                    ready=_answers_health(f"http://127.0.0.1:{port}/health"),
-                ))
+                sup.start(
+                    ServiceSpec(
+                        name=f"actions-{index + 1}",
+                        argv=[sys.executable, "-m", "mesoguide.production.action_server", "--port", str(port)],
+                        env={"MESOGUIDE_ESCALATION_SPOOL": str(data / "spool" / f"actions-{index + 1}.jsonl")},
+                        ready=_answers_health(f"http://127.0.0.1:{port}/health"),
+                    )
+                )
             for index, port in enumerate(rt.rasa_ports):
-                sup.start(ServiceSpec(
-                    name=f"rasa-{index + 1}",
-                    argv=[sys.executable, "-m", "mesoguide.perf.rasa_main", "run", "--model", str(self.model),
-                          "--endpoints", str(endpoints), "--credentials", str(credentials), "--interface", "127.0.0.1",
-                          "--port", str(port), "--enable-api", f"--auth-token={rt.api_token}", "--cors", *cfg.cors_origins.split()],
-                    ready=_answers_status(f"http://127.0.0.1:{port}/status?token={rt.api_token}"),
-                ))
+                sup.start(
+                    ServiceSpec(
+                        name=f"rasa-{index + 1}",
+                        argv=[
+                            sys.executable,
+                            "-m",
+                            "mesoguide.perf.rasa_main",
+                            "run",
+                            "--model",
+                            str(self.model),
+                            "--endpoints",
+                            str(endpoints),
+                            "--credentials",
+                            str(credentials),
+                            "--interface",
+                            "127.0.0.1",
+                            "--port",
+                            str(port),
+                            "--enable-api",
+                            f"--auth-token={rt.api_token}",
+                            "--cors",
+                            *cfg.cors_origins.split(),
+                        ],
+                        ready=_answers_status(f"http://127.0.0.1:{port}/status?token={rt.api_token}"),
+                    )
+                )
             sup.start(ServiceSpec(name="notifier", argv=[sys.executable, "-m", "mesoguide.escalations", "notify"]))
-            sup.start(ServiceSpec(
-                name="dashboard",
-                argv=[sys.executable, "-m", "mesoguide.dashboard", "--host", "127.0.0.1", "--port", str(rt.dashboard_port)],
-                ready=_answers_health(f"http://127.0.0.1:{rt.dashboard_port}/health"),
-            ))
+            sup.start(
+                ServiceSpec(
+                    name="dashboard",
+                    argv=[sys.executable, "-m", "mesoguide.dashboard", "--host", "127.0.0.1", "--port", str(rt.dashboard_port)],
+                    ready=_answers_health(f"http://127.0.0.1:{rt.dashboard_port}/health"),
+                )
+            )
             sup.start(nginx_spec(conf, ready=_answers_tls(f"https://127.0.0.1:{cfg.public_port}/webhooks/webchat/widget.js")))
             sup.periodic.append(self.drain_spool)
             self._wait_ready(started)
@@ -349,7 +376,9 @@ class ProductionStack:
             for text in ("hello", "how many sessions do I need?"):
                 request = urllib.request.Request(
                     f"http://127.0.0.1:{port}/model/parse?token={self.runtime.api_token}",
-                    data=json.dumps({"text": text}).encode(), headers={"Content-Type": "application/json"}, method="POST",
+                    data=json.dumps({"text": text}).encode(),
+                    headers={"Content-Type": "application/json"},
+                    method="POST",
                 )
                 with urllib.request.urlopen(request, timeout=30) as response:
                     response.read()
@@ -376,10 +405,17 @@ class ProductionStack:
             time.sleep(0.2)  # an append that opened the file just before the rename finishes
             result = subprocess.run(
                 [sys.executable, "-m", "mesoguide.escalations", "import-spool", str(pending)],
-                cwd=REPO_ROOT, env={**os.environ, **self.process_env()}, capture_output=True, text=True, timeout=60, check=False,
+                cwd=REPO_ROOT,
+                env={**os.environ, **self.process_env()},
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
             )
-            self.on_event(f"spooled escalations {'stored' if result.returncode == 0 else 'NOT stored yet (will retry)'}: "
-                          f"{(result.stdout or result.stderr).strip().splitlines()[-1:]}")
+            self.on_event(
+                f"spooled escalations {'stored' if result.returncode == 0 else 'NOT stored yet (will retry)'}: "
+                f"{(result.stdout or result.stderr).strip().splitlines()[-1:]}"
+            )
 
     def pids(self) -> dict[str, int]:
         """Process ids by name."""
@@ -408,16 +444,24 @@ def _postgres_from_url(url: str) -> render.Postgres:
     from urllib.parse import unquote, urlsplit
 
     parts = urlsplit(url)
-    return render.Postgres(host=parts.hostname or "", port=parts.port or 5432, user=unquote(parts.username or ""),
-                           password=unquote(parts.password or ""))
+    return render.Postgres(
+        host=parts.hostname or "",
+        port=parts.port or 5432,
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+    )
 
 
 def _redis_from_url(url: str) -> render.Redis:
     from urllib.parse import unquote, urlsplit
 
     parts = urlsplit(url)
-    return render.Redis(host=parts.hostname or "", port=parts.port or 6379, password=unquote(parts.password or ""),
-                        db=int((parts.path or "/0").strip("/") or 0))
+    return render.Redis(
+        host=parts.hostname or "",
+        port=parts.port or 6379,
+        password=unquote(parts.password or ""),
+        db=int((parts.path or "/0").strip("/") or 0),
+    )
 
 
 def _get(url: str, context: ssl.SSLContext | None = None) -> bytes | None:

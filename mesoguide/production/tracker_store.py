@@ -70,8 +70,9 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         self.cached_conversations = int(cached_conversations)
         self._cache: collections.OrderedDict[str, _Cached] = collections.OrderedDict()
         # Connections that died with a restarted server are noticed on checkout and replaced.
-        url = self.engine.url
-        self.engine.dispose()
+        old_engine: Any = getattr(self, "engine")  # noqa: B009 - Rasa's attribute, untyped
+        url = old_engine.url
+        old_engine.dispose()
         self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         # Every turn asks for the conversation's highest event id: an index answers it directly
@@ -102,10 +103,10 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             last_id = self._last_event_id(session, sender_id)
             cached = self._cache.get(sender_id)
-            if cached is not None and len(cached.tracker.events) == cached.events_saved:
-                if cached.last_event_id == last_id or self._catch_up(session, cached, last_id):
-                    self._cache.move_to_end(sender_id)
-                    return cached.tracker
+            if self._usable(cached, session, last_id):
+                assert cached is not None
+                self._cache.move_to_end(sender_id)
+                return cached.tracker
             self._cache.pop(sender_id, None)
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
             if not (self.domain and rows):
@@ -113,6 +114,12 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
             tracker = DialogueStateTracker.from_dict(sender_id, [json.loads(row.data) for row in rows], self.domain.slots)
             self._remember(sender_id, tracker, last_id)
             return tracker
+
+    def _usable(self, cached: _Cached | None, session: Any, last_id: int) -> bool:
+        """The cached tracker holds nothing unsaved and is current (after catching up)."""
+        if cached is None or len(cached.tracker.events) != cached.events_saved:
+            return False
+        return cached.last_event_id == last_id or self._catch_up(session, cached, last_id)
 
     def _catch_up(self, session: Any, cached: _Cached, last_id: int) -> bool:
         """Apply the events another Rasa server saved since ``cached`` was current, as Rasa's
@@ -138,9 +145,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         """Every session of the conversation (never cached: read for audits, not per turn)."""
-        return await self._through_outage(
-            lambda: self._retrieve_all_sessions_sync(conversation_id), "read all sessions"
-        )
+        return await self._through_outage(lambda: self._retrieve_all_sessions_sync(conversation_id), "read all sessions")
 
     def _retrieve_all_sessions_sync(self, sender_id: str) -> DialogueStateTracker | None:
         with self.session_scope() as session:

@@ -84,6 +84,7 @@ def test_the_validator_checks_its_schema_once() -> None:
 
 # --- 2. event classes from a table ------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["user", "bot", "slot", "action", "active_loop", "session_started", "rewind", "restart"])
 def test_event_classes_resolve_as_rasa_resolves_them(name: str) -> None:
     assert Event.resolve_by_type(name) is ORIGINAL_RESOLVE(name)
@@ -98,6 +99,7 @@ def test_unknown_event_names_still_fail_or_fall_back() -> None:
 
 # --- 3. dialogue states continued from the last call -----------------------------------------
 
+
 def _conversation(rng: random.Random, turns: int) -> list[Event]:
     """Events shaped like MesoGuide's: answers, escalations, the callback form, rewinds."""
     intents = ["greet", "ask_pain", "ask_sessions", "ask_contraindication", "request_callback", "inform_area", "nlu_fallback"]
@@ -106,14 +108,21 @@ def _conversation(rng: random.Random, turns: int) -> list[Event]:
         intent = rng.choice(intents)
         events += [
             ActionExecuted(ACTION_LISTEN_NAME),
-            UserUttered(f"message {turn}", {"name": intent, "confidence": 0.9}, [{"entity": "treatment_area", "value": "face"}]
-                        if intent == "inform_area" else []),
+            UserUttered(
+                f"message {turn}",
+                {"name": intent, "confidence": 0.9},
+                [{"entity": "treatment_area", "value": "face"}] if intent == "inform_area" else [],
+            ),
         ]
         if rng.random() < 0.1:
             events.append(UserUtteranceReverted())  # a rewind: earlier states must be recomputed
             continue
         if intent == "request_callback":
-            events += [ActionExecuted(c.FORM_CALLBACK), ActiveLoop(c.FORM_CALLBACK), SlotSet(c.SLOT_REQUESTED, c.SLOT_CALLBACK_CONSENT)]
+            events += [
+                ActionExecuted(c.FORM_CALLBACK),
+                ActiveLoop(c.FORM_CALLBACK),
+                SlotSet(c.SLOT_REQUESTED, c.SLOT_CALLBACK_CONSENT),
+            ]
         elif rng.random() < 0.3:
             events += [ActionExecuted(c.FORM_CALLBACK, hide_rule_turn=True), ActiveLoop(None), SlotSet(c.SLOT_REQUESTED, None)]
         action = c.ACTION_ESCALATE if intent == "ask_contraindication" else c.ACTION_ANSWER_TOPIC
@@ -143,7 +152,9 @@ def test_states_equal_rasas_at_every_step_of_a_growing_conversation(seed: int) -
             continue  # every third step, as predictions come every few events
         for kwargs in arguments:
             patched = Domain.states_for_tracker_history(domain, tracker, **kwargs)
-            fresh = ORIGINAL_STATES(domain, DialogueStateTracker.from_events("fresh", list(tracker.events), domain.slots), **kwargs)
+            fresh = ORIGINAL_STATES(
+                domain, DialogueStateTracker.from_events("fresh", list(tracker.events), domain.slots), **kwargs
+            )
             assert patched == fresh, (index, kwargs)
             # Callers edit the states they get: that must not leak into the next call.
             for state in patched:

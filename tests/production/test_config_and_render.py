@@ -18,9 +18,16 @@ from mesoguide.production.config import DEFAULT_FILE, ProductionConfig, load_con
 
 def _runtime(tmp_path: Path, **changes: object) -> render.Runtime:
     values: dict = dict(
-        rasa_ports=(21001, 21002), action_ports=(21011, 21012), action_lb_port=21020, dashboard_port=21030,
-        postgres=render.Postgres("127.0.0.1", 21040, "mesoguide", "pg-secret"), redis=render.Redis("127.0.0.1", 21050, "redis-secret"),
-        api_token="token-secret", tls_certificate=tmp_path / "c.crt", tls_certificate_key=tmp_path / "c.key", data=tmp_path,
+        rasa_ports=(21001, 21002),
+        action_ports=(21011, 21012),
+        action_lb_port=21020,
+        dashboard_port=21030,
+        postgres=render.Postgres("127.0.0.1", 21040, "mesoguide", "pg-secret"),
+        redis=render.Redis("127.0.0.1", 21050, "redis-secret"),
+        api_token="token-secret",
+        tls_certificate=tmp_path / "c.crt",
+        tls_certificate_key=tmp_path / "c.key",
+        data=tmp_path,
     )
     values.update(changes)
     return render.Runtime(**values)
@@ -34,8 +41,10 @@ def test_the_checked_in_file_loads_with_documented_defaults() -> None:
 
 
 def test_environment_overrides_the_file() -> None:
-    config = load_config(DEFAULT_FILE, env={"MESOGUIDE_PROD_PUBLIC_PORT": "443", "MESOGUIDE_PROD_REST_CHANNEL": "yes",
-                                            "MESOGUIDE_PROD_RASA_REPLICAS": "3"})
+    config = load_config(
+        DEFAULT_FILE,
+        env={"MESOGUIDE_PROD_PUBLIC_PORT": "443", "MESOGUIDE_PROD_REST_CHANNEL": "yes", "MESOGUIDE_PROD_RASA_REPLICAS": "3"},
+    )
     assert (config.public_port, config.rest_channel, config.rasa_replicas) == (443, True, 3)
 
 
@@ -103,7 +112,9 @@ def test_no_secret_reaches_the_nginx_configuration(tmp_path: Path, kb: Knowledge
         assert secret not in conf
 
 
-@pytest.mark.skipif(shutil.which("nginx", path="/usr/sbin:/usr/bin") is None, reason="nginx not installed (make run-production installs it)")
+@pytest.mark.skipif(
+    shutil.which("nginx", path="/usr/sbin:/usr/bin") is None, reason="nginx not installed (make run-production installs it)"
+)
 def test_nginx_accepts_the_rendered_configuration(tmp_path: Path, kb: KnowledgeBase) -> None:
     from mesoguide.production.services import prepare_nginx, self_signed_certificate
 

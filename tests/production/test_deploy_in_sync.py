@@ -14,8 +14,11 @@ from mesoguide.production.config import DEFAULT_FILE, load_config
 
 
 def test_checked_in_deploy_files_match_a_fresh_render() -> None:
-    stale = [str(path.relative_to(deploy.DEPLOY)) for path, text in deploy.rendered(load_config(DEFAULT_FILE, env={})).items()
-             if not path.exists() or path.read_text(encoding="utf-8") != text]
+    stale = [
+        str(path.relative_to(deploy.DEPLOY))
+        for path, text in deploy.rendered(load_config(DEFAULT_FILE, env={})).items()
+        if not path.exists() or path.read_text(encoding="utf-8") != text
+    ]
     assert not stale, f"deploy/ is out of date: run `make deploy-render` ({stale})"
 
 

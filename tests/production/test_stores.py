@@ -62,8 +62,14 @@ def _store(server: RedisServer, **kwargs: float) -> AtomicRedisLockStore:
 
 
 def test_rasa_builds_the_project_lock_store_from_the_endpoints(redis_server: RedisServer) -> None:
-    endpoint = EndpointConfig(url="127.0.0.1", type=LOCK_STORE_CLASS, port=redis_server.managed.port, password="test-password",
-                              key_prefix="test", outage_wait_s=3)
+    endpoint = EndpointConfig(
+        url="127.0.0.1",
+        type=LOCK_STORE_CLASS,
+        port=redis_server.managed.port,
+        password="test-password",
+        key_prefix="test",
+        outage_wait_s=3,
+    )
     store = LockStore.create(endpoint)
     assert isinstance(store, AtomicRedisLockStore)
     assert store.outage_wait_s == 3

@@ -14,9 +14,7 @@ def test_a_token_starting_with_a_dash_reaches_rasa_intact(tmp_path: Path) -> Non
     """secrets.token_urlsafe can start with "-"; `--auth-token -abc` made `rasa run` exit 2."""
     config = dataclasses.replace(isolated_config(tmp_path), auth_token="-Ab_c-123")
     argv = rasa_server_argv(config)
-    # The server starts through the project's entry point (python -m mesoguide.perf.rasa_main run ...),
-    # which hands everything after the module name to Rasa's own CLI.
-    args = create_argument_parser().parse_args(argv[argv.index("run"):])
+    args = create_argument_parser().parse_args(argv[argv.index("run"):])  # what follows the program: Rasa's own CLI
     assert args.auth_token == "-Ab_c-123"
     assert args.enable_api is True
     assert args.port == config.rasa_port
