@@ -198,7 +198,8 @@ deploy-check: $(INSTALLED)
 	@command -v docker-compose >/dev/null || apt-get install -y --no-install-recommends docker-compose \
 	  || { apt-get update && apt-get install -y --no-install-recommends docker-compose; }
 	kubectl kustomize deploy/k8s >/dev/null
-	POSTGRES_PASSWORD=check REDIS_PASSWORD=check RASA_AUTH_TOKEN=check-check-check docker-compose -f deploy/docker-compose.yml config -q
+	POSTGRES_PASSWORD=check REDIS_PASSWORD=check RASA_AUTH_TOKEN=check-check-check \
+	  MESOGUIDE_ACTION_TOKEN=check-check-check MESOGUIDE_REST_TOKEN=check-check-check docker-compose -f deploy/docker-compose.yml config -q
 	@echo "deploy/: kustomize base and compose file are valid (rendering only: nothing runs here)"
 
 clean:

@@ -33,6 +33,7 @@ from mesoguide.guardrail.action_check import escalation_of_latest
 from mesoguide.guardrail.matcher import GuardrailMatch
 from mesoguide.guardrail.precedence import Escalation
 from mesoguide.knowledge import KnowledgeBase
+from mesoguide.logsafe import hashed
 from mesoguide.reply_meta import ReplyMeta, custom_payload
 
 logger = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ def store_or_spool(new: NewEscalation, store: EscalationStore | None) -> str | N
     except Exception:  # any storage failure: the patient must still be helped
         logger.critical(
             "ESCALATION NOT STORED (%s, conversation %s): the patient was told to call the clinic; "
-            "record appended to %s", new["reason"], new["conversation_id"], spool_path(), exc_info=True,
+            "record appended to %s", new["reason"], hashed(new["conversation_id"]), spool_path(), exc_info=True,
         )
         spool({"kind": "escalation", **new})
         return None

@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 from mesoguide.client import LiveAssistant
+from mesoguide.runtime import LOAD_TEST
 from mesoguide.stack import Stack, isolated_config, rss_mb
 from mesoguide.stats import percentile
 
@@ -43,7 +44,7 @@ MESSAGES = (
 def run(conversations: int, turns: int) -> dict[str, float]:
     """Measure and return the numbers (milliseconds, seconds, MB)."""
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(isolated_config(Path(tmp)))
+        stack = Stack(isolated_config(Path(tmp), env=LOAD_TEST))
         started = time.monotonic()
         stack.start()
         try:

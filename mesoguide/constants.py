@@ -51,6 +51,8 @@ TOPIC_INTENT_PREFIX: Final = "ask_"
 
 # --- outcomes (the values of ``turn_outcome``) -------------------------------------------
 OUTCOME_FALLBACK: Final = "fallback"
+# The normal path could not answer (a server down, slow or failing, input too long, too fast).
+OUTCOME_UNAVAILABLE: Final = "unavailable"
 ANSWER_PREFIX: Final = "answer:"
 ESCALATE_PREFIX: Final = "escalate:"
 SMALLTALK_PREFIX: Final = "smalltalk:"

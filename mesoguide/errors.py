@@ -85,3 +85,7 @@ class ReleaseNotReadyError(MesoGuideError):
 
 class ProductionConfigError(MesoGuideError):
     """``production.yml`` or a ``MESOGUIDE_PROD_*`` variable is malformed (the key is named)."""
+
+
+class ActionTokenError(MesoGuideError):
+    """The action server was started without its shared secret (``MESOGUIDE_ACTION_TOKEN``)."""

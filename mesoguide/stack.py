@@ -31,6 +31,8 @@ from types import TracebackType
 
 from mesoguide.channels.credentials import ChannelConfigError, write_credentials
 from mesoguide.paths import REPO_ROOT, knowledge_dir
+from mesoguide.runtime.action_auth import ENV_ACTION_TOKEN
+from mesoguide.runtime.rasa_server import ENV_API_TOKEN
 
 READY_TIMEOUT_S = 180.0
 
@@ -52,6 +54,10 @@ class StackConfig:
         env: Extra environment variables for every process (e.g. ``MESOGUIDE_DATABASE_URL``,
             the notification settings).
         dashboard_port: Port of the staff dashboard.
+        action_token: The secret the Rasa server sends with every action call and the action
+            server requires (``MESOGUIDE_ACTION_TOKEN``; endpoints.yml reads it from there).
+        cors_origins: Web origins allowed to call the Rasa server from a browser (default: its
+            own origin, where the widget's demo page is served).
     """
 
     model: Path
@@ -64,6 +70,8 @@ class StackConfig:
     host: str = "127.0.0.1"
     env: dict[str, str] = field(default_factory=dict)
     dashboard_port: int = 5070
+    action_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def dashboard_url(self) -> str:
@@ -106,7 +114,7 @@ def isolated_config(
     action_port, rasa_port, dashboard_port = free_port(), free_port(), free_port()
     endpoints = directory / "endpoints.yml"
     endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n  token: ${{{ENV_ACTION_TOKEN}}}\n'
         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {directory / 'tracker.db'}\n",
         encoding="utf-8",
     )
@@ -142,20 +150,24 @@ def rss_mb(pid: int) -> float:
 
 def rasa_server_argv(cfg: StackConfig) -> list[str]:
     """The command line of the Rasa server for ``cfg``."""
-    # Rasa's own CLI, started through the project's entry point so the speed-ups of
-    # mesoguide/perf/rasa_speedups.py are applied (docs/performance.md).
+    # Rasa's own CLI, started through the project's entry point: the never-silent path, the
+    # HTTP front door and the speed-ups are applied (mesoguide/runtime/rasa_server.py). The API
+    # token goes through the environment, never the command line (RASA_AUTH_TOKEN).
     return [
-        sys.executable, "-m", "mesoguide.perf.rasa_main", "run",
+        sys.executable, "-m", "mesoguide.runtime.rasa_server", "run",
         "--model", str(cfg.model),
         "--endpoints", str(cfg.endpoints),
         "--credentials", str(cfg.credentials),
         "--interface", cfg.host,
         "--port", str(cfg.rasa_port),
         "--enable-api",
-        # "=" form: a random token may start with "-", which argparse would take for an option.
-        f"--auth-token={cfg.auth_token}",
-        "--cors", "*",
+        "--cors", *(cfg.cors_origins or (cfg.rasa_url,)),
     ]
+
+
+def action_server_argv(cfg: StackConfig) -> list[str]:
+    """The command line of the action server for ``cfg`` (loopback, shared secret, no TensorFlow)."""
+    return [sys.executable, "-m", "mesoguide.production.action_server", "--port", str(cfg.action_port)]
 
 
 def _rasa_bin() -> str:
@@ -174,6 +186,8 @@ class Stack:
         self.config = config
         self.clinic = clinic
         self._procs: dict[str, subprocess.Popen] = {}
+        self._argv: dict[str, list[str]] = {}
+        self._restart_at: dict[str, float] = {}
         self.channels: list[str] = []
 
     def __enter__(self) -> Stack:
@@ -205,23 +219,33 @@ class Stack:
                 "dashboard",
                 [sys.executable, "-m", "mesoguide.dashboard", "--host", cfg.host, "--port", str(cfg.dashboard_port)],
             )
-        self._spawn(
-            "actions",
-            [_rasa_bin(), "run", "actions", "--actions", "actions", "--port", str(cfg.action_port)],
-        )
+        self._spawn("actions", action_server_argv(cfg))
         if rasa:
             self._spawn("rasa", rasa_server_argv(cfg))
 
     def _spawn(self, name: str, argv: list[str]) -> None:
-        self.config.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
+        cfg = self.config
+        cfg.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        log_path = cfg.log_dir / f"{name}.log"
+        log_path.touch(mode=0o600, exist_ok=True)
+        log = open(log_path, "ab")  # noqa: SIM115 - owned by the process
+        self._argv[name] = argv
         # PYTHONPATH: the servers run this checkout's code (a git worktree next to the one the
         # virtualenv's editable install points at runs its own actions and components).
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO_ROOT), **self.config.env}
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(REPO_ROOT),
+            ENV_ACTION_TOKEN: cfg.action_token,
+            ENV_API_TOKEN: cfg.auth_token,
+            **cfg.env,
+        }
         # A process group of its own, so Ctrl-C in the terminal reaches us once and we stop
         # each server in order instead of both dying mid-write.
         self._procs[name] = subprocess.Popen(
-            argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            # Databases, spools and logs the servers create hold patient data: owner only.
+            umask=0o077,
         )
 
     def log_path(self, name: str) -> Path:
@@ -279,6 +303,54 @@ class Stack:
         """The name of a server that has exited, if any."""
         return next((n for n, p in self._procs.items() if p.poll() is not None), None)
 
+    def restart(self, name: str) -> int | None:
+        """Start a server that exited again, with the command line it had; its exit code."""
+        code = self._procs[name].poll()
+        self._spawn(name, self._argv[name])
+        return code
+
+    def supervise(self, backoff: Backoff, now: float | None = None) -> list[str]:
+        """One round of supervision (call it every half second): a server that exited is
+        started again after its back-off delay. Returns what happened, one line per event."""
+        now = time.monotonic() if now is None else now
+        events = []
+        for name, proc in list(self._procs.items()):
+            if proc.poll() is None:
+                continue
+            due = self._restart_at.get(name)
+            if due is None:
+                delay = backoff.next_delay(name, now)
+                self._restart_at[name] = now + delay
+                events.append(f"the {name} server stopped unexpectedly (exit code {proc.returncode}); "
+                              f"restarting it in {delay:.0f} s (see {self.log_path(name)})")
+            elif now >= due:
+                del self._restart_at[name]
+                code = self.restart(name)
+                backoff.started(name, now)
+                events.append(f"restarted the {name} server (it had exited with code {code})")
+        return events
+
+
+class Backoff:
+    """Delays between restarts of one server: doubling from ``first_s`` up to ``max_s``, back to
+    ``first_s`` once it has run ``stable_s`` without exiting."""
+
+    def __init__(self, *, first_s: float = 1.0, max_s: float = 30.0, stable_s: float = 60.0) -> None:
+        self.first_s, self.max_s, self.stable_s = first_s, max_s, stable_s
+        self._delay: dict[str, float] = {}
+        self._started: dict[str, float] = {}
+
+    def next_delay(self, name: str, now: float) -> float:
+        """The wait before restarting ``name``, which exited at ``now``."""
+        ran = now - self._started.get(name, now)
+        delay = self.first_s if ran >= self.stable_s else min(self.max_s, self._delay.get(name, self.first_s / 2) * 2)
+        self._delay[name] = delay
+        return delay
+
+    def started(self, name: str, now: float) -> None:
+        """Note that ``name`` was (re)started at ``now``."""
+        self._started[name] = now
+
 
 def migrate_escalations(env: dict[str, str]) -> None:
     """Create/upgrade the escalation database the processes will share, once, up front."""
@@ -288,9 +360,11 @@ def migrate_escalations(env: dict[str, str]) -> None:
 
     config = EscalationConfig.from_env({**os.environ, **env})
     engine = make_engine(config.database_url)
+    previous = os.umask(0o077)  # a SQLite file created here holds patient data: owner only
     try:
         migrate(engine)
     finally:
+        os.umask(previous)
         engine.dispose()
 
 
@@ -311,6 +385,8 @@ def _default_config() -> StackConfig:
         endpoints=REPO_ROOT / "endpoints.yml",
         credentials=REPO_ROOT / "build" / "credentials.yml",
         auth_token=os.environ.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24),
+        action_token=os.environ.get(ENV_ACTION_TOKEN) or secrets.token_urlsafe(32),
+        cors_origins=tuple(os.environ.get("MESOGUIDE_CORS_ORIGINS", "").split()),
     )
 
 
@@ -362,14 +438,16 @@ def _serve() -> int:
         stack.stop()
         return 1
     cfg = stack.config
+    token_file = write_secret(REPO_ROOT / "build" / "secrets" / "rasa-api-token", cfg.auth_token)
     print(
         f"\nMesoGuide is ready ({seconds:.0f} s). Channels: {', '.join(stack.channels)}.\n"
         f"  chat widget:  {cfg.widget_page_url}  (demo clinic page; embed code in README)\n"
         f"  chat (REST):  curl -s -XPOST {cfg.rasa_url}/webhooks/rest/webhook "
         f"-d '{{\"sender\": \"me\", \"message\": \"does it hurt?\"}}'\n"
-        f"  audit trail:  curl -s '{cfg.rasa_url}/conversations/me/tracker?token={cfg.auth_token}'\n"
+        f"  audit trail:  curl -s \"{cfg.rasa_url}/conversations/rest:me/tracker?token=$(cat {token_file})\"\n"
         f"  staff shell:  make shell, or with the decision view: "
-        f"make staff-shell URL={cfg.rasa_url} TOKEN={cfg.auth_token}\n"
+        f"make staff-shell URL={cfg.rasa_url} TOKEN=$(cat {token_file})\n"
+        f"  API token:    {cfg.auth_token[:4]}... (in full in {token_file}, readable by you only)\n"
         f"  dashboard:    {cfg.dashboard_url}/  (staff escalation queue){first_login}\n"
         f"  notifier:     webhook/e-mail outbox worker, channels: {_channels()}\n"
         f"  escalations:  python -m mesoguide.escalations list\n"
@@ -377,17 +455,29 @@ def _serve() -> int:
         "Press Ctrl-C to stop every server.",
         flush=True,
     )
+    # A crashed server is started again (with back-off), never the whole stack stopped: while the
+    # action server is down the Rasa server still answers every message (never-silent path).
+    backoff = Backoff()
+    for name in stack.pids():
+        backoff.started(name, time.monotonic())
     while not stopping:
-        crashed = stack.exited()
-        if crashed:
-            print(f"the {crashed} server stopped unexpectedly; see {stack.log_path(crashed)}", file=sys.stderr)
-            stack.stop()
-            return 1
+        for line in stack.supervise(backoff):
+            print(line, file=sys.stderr, flush=True)
         time.sleep(0.5)
     print("\nstopping ...", flush=True)
     stack.stop()
     print("stopped.")
     return 0
+
+
+def write_secret(path: Path, value: str) -> Path:
+    """Write a secret to a file only its owner can read (folder 0700, file 0600)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(value + "\n", encoding="utf-8")
+    return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
 
 
 def _first_staff_user() -> str:

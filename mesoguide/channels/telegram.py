@@ -28,6 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from mesoguide.channels.text_only import DropsReplyMeta, resolve_choice, split_text
+from mesoguide.conversation_ids import conversation_id
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ class SignedTelegramInput(TelegramInput):
             if message is None or message.chat is None:
                 return
             sender_id = str(message.chat.id)
-            text = await resolve_choice(app, sender_id, text)
+            text = await resolve_choice(app, conversation_id(self.name(), sender_id), text)
             await on_new_message(UserMessage(text, out, sender_id, input_channel=self.name()))
         except Exception:  # logged; Telegram must not retry forever
             logger.exception("telegram: could not handle update %s", update.update_id)

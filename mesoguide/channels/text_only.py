@@ -81,15 +81,16 @@ def split_text(text: str, limit: int) -> list[str]:
     return pieces
 
 
-async def resolve_choice(app: Any, sender_id: str, text: str) -> str:
-    """``text``, or the payload of the option it picks in the latest reply to ``sender_id``."""
+async def resolve_choice(app: Any, conversation: str, text: str) -> str:
+    """``text``, or the payload of the option it picks in the latest reply of ``conversation``
+    (the namespaced id, :func:`mesoguide.conversation_ids.conversation_id`)."""
     if not _CHOICE.match(text or ""):
         return text
     agent = getattr(getattr(app, "ctx", None), "agent", None)
     tracker_store = getattr(agent, "tracker_store", None)
     if tracker_store is None:
         return text
-    tracker = await tracker_store.retrieve(sender_id)
+    tracker = await tracker_store.retrieve(conversation)
     if tracker is None:
         return text
     events = [e.as_dict() for e in tracker.events]

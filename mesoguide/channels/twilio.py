@@ -32,6 +32,8 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from mesoguide.channels.text_only import DropsReplyMeta, numbered_options, resolve_choice, split_text
+from mesoguide.conversation_ids import conversation_id
+from mesoguide.logsafe import hashed
 
 logger = logging.getLogger(__name__)
 # The twilio client logs every request's headers at INFO; keep the server log readable.
@@ -93,7 +95,7 @@ class TextTwilioOutput(DropsReplyMeta, TwilioOutput):
         try:
             return await asyncio.to_thread(self.messages.create, **message_data)
         except TwilioException as exc:
-            logger.error("twilio: sending to %s failed: %s", message_data.get("to"), exc)
+            logger.error("twilio: sending to %s failed (%s)", hashed(message_data.get("to")), type(exc).__name__)
             return None
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
@@ -194,7 +196,7 @@ class SignedTwilioInput(TwilioInput):
         text = (request.form.get("Body") or "").replace("¡", "@")  # some carriers corrupt @
         out = self.get_output_channel(reply_from=request.form.get("To"))
         try:
-            text = await resolve_choice(app, sender, text)
+            text = await resolve_choice(app, conversation_id(self.name(), sender), text)
             await on_new_message(UserMessage(text, out, sender, input_channel=self.name()))
         except Exception:  # logged; Twilio gets 204 and does not retry
-            logger.exception("twilio: could not handle a message from %s", sender)
+            logger.exception("twilio: could not handle a message from %s", hashed(sender))

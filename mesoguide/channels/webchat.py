@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -34,11 +35,15 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from mesoguide.conversation_ids import conversation_id
+from mesoguide.logsafe import hashed
 from mesoguide.paths import REPO_ROOT
 
 logger = logging.getLogger(__name__)
 
 WEB_DIR = REPO_ROOT / "web"
+# Session ids the widget may ask to resume: what it was given (uuid4 hex), nothing with separators.
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 #: Files the widget's blueprint serves, by URL name: (path, MIME type).
 STATIC_FILES: dict[str, tuple[Path, str]] = {
     "widget.js": (WEB_DIR / "widget" / "mesoguide-widget.js", "application/javascript"),
@@ -70,6 +75,10 @@ class WebchatInput(SocketIOInput):
     def name(cls) -> str:
         return "webchat"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._bound: dict[str, str] = {}  # socket id -> the session it was confirmed for
+
     def get_output_channel(self) -> WebchatOutput | None:
         """The output for messages sent outside a socket event (e.g. triggered intents)."""
         return WebchatOutput(self.sio, self.bot_message_evt) if self.sio is not None else None
@@ -94,6 +103,10 @@ class WebchatInput(SocketIOInput):
         async def handle_message(sid: str, data: dict) -> None:
             await self._handle_message(sid, data, on_new_message)
 
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: str, *_: Any) -> None:
+            self._bound.pop(sid, None)
+
         for name, (path, mime) in STATIC_FILES.items():
             blueprint.add_route(_static_handler(path, mime), f"/{name}", methods=["GET"], name=f"static_{name.replace('.', '_')}")
         return blueprint
@@ -103,14 +116,19 @@ class WebchatInput(SocketIOInput):
         assert self.sio is not None
         data = data if isinstance(data, dict) else {}
         session_id = data.get("session_id")
-        if not isinstance(session_id, str) or not session_id.strip() or len(session_id) > 64:
+        if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
             session_id = uuid.uuid4().hex
+        # The socket may only ever write to the conversation it was confirmed for.
+        self._bound[sid] = session_id
         if self.session_persistence:
             # A coroutine in python-socketio 5.18 (Rasa 3.6 calls it without await, so stock
             # session persistence never joins the room and replies go nowhere).
-            joined = self.sio.enter_room(sid, session_id)
-            if inspect.isawaitable(joined):
-                await joined
+            # Both names of the conversation: replies to a message go to the id the channel
+            # gave (session_id); the session start goes to the tracker's namespaced id.
+            for room in (session_id, conversation_id(self.name(), session_id)):
+                joined = self.sio.enter_room(sid, room)
+                if inspect.isawaitable(joined):
+                    await joined
         await self.sio.emit("session_confirm", session_id, room=sid)
         if self.session_persistence and app is not None:
             await _start_session(app, session_id, WebchatOutput(self.sio, self.bot_message_evt))
@@ -122,10 +140,12 @@ class WebchatInput(SocketIOInput):
         if not isinstance(data, dict):
             logger.warning("webchat: ignored a malformed message from socket %s", sid)
             return
-        sender_id = data.get("session_id") if self.session_persistence else sid
+        sender_id = self._bound.get(sid) if self.session_persistence else sid
         if not sender_id:
-            logger.warning("webchat: message without session_id ignored (send session_request first)")
+            logger.warning("webchat: message on a socket without a session ignored (send session_request first)")
             return
+        if data.get("session_id") not in (None, sender_id):
+            logger.warning("webchat: a socket named another session than its own; its own was used")
         text = data.get("message", "")
         metadata = data.get(self.metadata_key) or {}
         await on_new_message(
@@ -150,10 +170,11 @@ async def _start_session(app: Sanic, session_id: str, output: WebchatOutput) -> 
         return
     try:
         async with agent.lock_store.lock(session_id):
-            tracker = await agent.processor.fetch_tracker_and_update_session(session_id, output)
+            conversation = conversation_id(WebchatInput.name(), session_id)
+            tracker = await agent.processor.fetch_tracker_and_update_session(conversation, output)
             await agent.processor.save_tracker(tracker)
     except Exception:  # the first message starts the session anyway
-        logger.exception("webchat: could not start the session %s at connect", session_id)
+        logger.exception("webchat: could not start the session %s at connect", hashed(session_id))
 
 
 def _static_handler(path: Path, mime: str) -> Callable[[Request], Awaitable[HTTPResponse]]:

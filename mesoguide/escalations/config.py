@@ -34,7 +34,10 @@ class EscalationConfig:
         smtp_port: Its port (``MESOGUIDE_SMTP_PORT``, default 25).
         smtp_user: Login, if the server needs one (``MESOGUIDE_SMTP_USER``).
         smtp_password: Its password (``MESOGUIDE_SMTP_PASSWORD``).
-        smtp_starttls: Upgrade the connection with STARTTLS (``MESOGUIDE_SMTP_STARTTLS=1``).
+        smtp_starttls: Upgrade the connection with STARTTLS (``MESOGUIDE_SMTP_STARTTLS=1``); the
+            server's certificate and name are verified.
+        smtp_ca_file: Certificates to trust for that, for a clinic's own CA
+            (``MESOGUIDE_SMTP_CA_FILE``; default: the system's).
         email_from: Sender address (``MESOGUIDE_NOTIFY_EMAIL_FROM``).
         email_to: Recipients, comma-separated (``MESOGUIDE_NOTIFY_EMAIL_TO``).
         dashboard_url: Base URL of the staff dashboard, for links in notifications
@@ -55,6 +58,7 @@ class EscalationConfig:
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    smtp_ca_file: str | None = None
     email_from: str = "mesoguide@localhost"
     email_to: tuple[str, ...] = ()
     dashboard_url: str = "http://127.0.0.1:5070"
@@ -114,6 +118,7 @@ class EscalationConfig:
             smtp_user=text("MESOGUIDE_SMTP_USER"),
             smtp_password=text("MESOGUIDE_SMTP_PASSWORD"),
             smtp_starttls=flag("MESOGUIDE_SMTP_STARTTLS"),
+            smtp_ca_file=text("MESOGUIDE_SMTP_CA_FILE"),
             email_from=text("MESOGUIDE_NOTIFY_EMAIL_FROM") or defaults.email_from,
             email_to=tuple(a.strip() for a in (text("MESOGUIDE_NOTIFY_EMAIL_TO") or "").split(",") if a.strip()),
             dashboard_url=(text("MESOGUIDE_DASHBOARD_URL") or defaults.dashboard_url).rstrip("/"),

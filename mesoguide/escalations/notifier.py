@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -38,6 +39,13 @@ EVENT_LABELS = {"new": "New escalation", "urgent": "Escalation now URGENT", "cal
 TIMEOUT_S = 10.0
 
 
+def plain(value: object) -> str:
+    """A value as plain text for chat tools and mail: no markup (``<!channel>``, ``<url|x>``,
+    ``&``), no control characters, at most 40 characters."""
+    text = "".join(ch for ch in str(value) if ch.isprintable() and ch not in "<>&*_`~|")
+    return text[:40]
+
+
 def summary(record: EscalationRecord, event: str, config: EscalationConfig) -> tuple[str, str]:
     """Subject line and body text of a notification (no personal data)."""
     urgent = "URGENT: " if record["urgent"] else ""
@@ -45,7 +53,7 @@ def summary(record: EscalationRecord, event: str, config: EscalationConfig) -> t
     lines = [
         f"{urgent}{EVENT_LABELS.get(event, event)}: {record['reference']}",
         f"Reason: {REASON_LABELS.get(record['reason'], record['reason'])}",
-        f"Channel: {record['channel']}",
+        f"Channel: {plain(record['channel'])}",
         f"Created: {record['created_at']:%Y-%m-%d %H:%M} UTC",
     ]
     if event == "callback" and record["callback_time"]:
@@ -104,7 +112,9 @@ def send_email(record: EscalationRecord, event: str, config: EscalationConfig) -
     message.set_content(body)
     with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=TIMEOUT_S) as smtp:
         if config.smtp_starttls:
-            smtp.starttls()
+            # Verified: without a context smtplib accepts any certificate, and the password and
+            # the notification would go to whoever sits in between.
+            smtp.starttls(context=ssl.create_default_context(cafile=config.smtp_ca_file))
         if config.smtp_user:
             smtp.login(config.smtp_user, config.smtp_password or "")
         smtp.send_message(message)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mesoguide.escalations.models import utcnow
+from mesoguide.logsafe import hashed
 from mesoguide.paths import REPO_ROOT
 
 logger = logging.getLogger(__name__)
@@ -25,12 +26,20 @@ def spool_path() -> Path:
 
 
 def spool(record: dict[str, Any]) -> None:
-    """Appends a record to the spool file; if even that fails, the log line holds it."""
+    """Appends a record to the spool file (mode 0600, folder 0700).
+
+    If even that fails, the log line says what was lost without the patient's words or contact
+    details (reason, channel, hashed conversation id): the patient was told to call the clinic.
+    """
     line = json.dumps({**record, "failed_at": utcnow().isoformat()})
     try:
         path = spool_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.touch(mode=0o600, exist_ok=True)
         with path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
     except OSError:
-        logger.critical("ESCALATION SPOOL NOT WRITABLE either: %s", line)
+        logger.critical(
+            "ESCALATION SPOOL NOT WRITABLE either: a %s record (%s, reason %s, conversation %s) is lost",
+            record.get("kind"), record.get("channel"), record.get("reason"), hashed(record.get("conversation_id")),
+        )

@@ -21,6 +21,7 @@ from mesoguide.evaluation.metrics import compute, scored_turns
 from mesoguide.evaluation.report import write_report
 from mesoguide.evaluation.runner import run_cases
 from mesoguide.paths import REPO_ROOT
+from mesoguide.runtime import MANY_PATIENTS_ONE_ADDRESS
 from mesoguide.stack import Stack, isolated_config
 
 DEFAULT_CASES = (REPO_ROOT / "tests" / "heldout", REPO_ROOT / "tests" / "blind")
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{len(cases)} cases from {len({c.file for c in cases})} files", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
-        config = isolated_config(Path(tmp), model=args.model)
+        config = isolated_config(Path(tmp), model=args.model, env=MANY_PATIENTS_ONE_ADDRESS)
         try:
             with Stack(config):
                 results = run_cases(LiveAssistant(config), cases, workers=args.workers)

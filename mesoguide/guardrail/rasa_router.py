@@ -119,7 +119,9 @@ class GuardrailRouter(GraphComponent, EntityExtractorMixin):
         """The trained component: the pipeline comes from the model, not from ``knowledge/``."""
         with model_storage.read_from(resource) as directory:
             nlp = load_nlp(directory)
-        return cls(matcher=GuardrailMatcher(nlp=nlp), escalation_share=_share(config))
+        matcher = GuardrailMatcher(nlp=nlp)
+        _LOADED_MATCHER[:] = [matcher]
+        return cls(matcher=matcher, escalation_share=_share(config))
 
     def __init__(
         self,
@@ -200,6 +202,16 @@ class GuardrailRouter(GraphComponent, EntityExtractorMixin):
             },
             add_to_output=True,
         )
+
+
+# The matcher of the model this process loaded last: the Rasa server's never-silent path
+# (mesoguide.runtime.never_silent) checks messages with the very vocabularies the model holds.
+_LOADED_MATCHER: list[GuardrailMatcher] = []
+
+
+def loaded_matcher() -> GuardrailMatcher | None:
+    """The guardrail matcher of the model loaded in this process, if one was loaded."""
+    return _LOADED_MATCHER[-1] if _LOADED_MATCHER else None
 
 
 def _routed_intent(

@@ -70,6 +70,8 @@ CALLBACK_FIELDS = {
     "cancelled": (),
 }
 ESCALATION_KEYS = ("red_flag", "contraindication", "medical_advice", "human")
+#: Texts the Rasa server sends on its own when the normal path cannot answer.
+RUNTIME_KEYS = ("unavailable", "too_long", "slow_down")
 
 
 def load_knowledge(directory: Path) -> KnowledgeBase:
@@ -441,6 +443,7 @@ def _load_messages(path: Path) -> Messages:
     data = _mapping(_read_yaml(path), path)
     escalation = _mapping(data.get("escalation"), path, field="escalation")
     smalltalk = _mapping(data.get("smalltalk"), path, field="smalltalk")
+    runtime = _mapping(data.get("runtime"), path, field="runtime")
     check = _check_placeholders
     return Messages(
         disclaimer=_text(data, "disclaimer", path, None, check=check),
@@ -454,6 +457,7 @@ def _load_messages(path: Path) -> Messages:
         smalltalk={k: _text(smalltalk, k, path, "smalltalk", check=check) for k in SMALLTALK_INTENTS},
         topic_prompt=_text(data, "topic_prompt", path, None, check=check),
         area_not_covered=_text(data, "area_not_covered", path, None, check=_check_area_prompt),
+        runtime={k: _text(runtime, k, path, "runtime", check=check) for k in RUNTIME_KEYS},
         clinician_signoff=_clinician_signoff(data, path, None),
     )
 

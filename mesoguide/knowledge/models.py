@@ -199,6 +199,7 @@ class Messages:
     smalltalk: Mapping[str, str]
     topic_prompt: str  # after "yes", "ok", "?" with nothing to agree to: topic buttons follow
     area_not_covered: str  # contains {area}: an area with no variant of the topic asked about
+    runtime: Mapping[str, str] = field(default_factory=dict)  # keys RUNTIME_KEYS of the loader
     clinician_signoff: ClinicianSignoff | None = None
 
     @property

@@ -29,6 +29,7 @@ from mesoguide.paths import REPO_ROOT
 from mesoguide.perf.load import LoadResult, Target, load
 from mesoguide.perf.procstat import cpu_seconds, rss_mb
 from mesoguide.perf.stock import STOCK_MESSAGES, StockBot
+from mesoguide.runtime import LOAD_TEST
 
 TURNS = (1, 50, 100)
 #: The targets of the production profile against the stock bot (docs/performance.md).
@@ -144,7 +145,7 @@ def _stock(port: int) -> Iterator[tuple[Target, Callable[[], dict[str, int]], fl
 def _default(directory: Path) -> Iterator[tuple[Target, Callable[[], dict[str, int]], float]]:
     from mesoguide.stack import Stack, isolated_config
 
-    stack = Stack(isolated_config(directory))
+    stack = Stack(isolated_config(directory, env=LOAD_TEST))
     started = time.monotonic()
     stack.start()
     try:
@@ -169,11 +170,11 @@ def _production(directory: Path) -> Iterator[tuple[Target, Callable[[], dict[str
         public_port=quiet_port(),
         dashboard_port=quiet_port(),
     )
-    stack = ProductionStack(config, on_event=lambda line: print(f"  [supervisor] {line}", flush=True))
+    stack = ProductionStack(config, extra_env=LOAD_TEST, on_event=lambda line: print(f"  [supervisor] {line}", flush=True))
     seconds = stack.start()
     try:
         assert stack.runtime is not None
-        yield Target(stack.public_url, cafile=stack.runtime.tls_certificate), stack.pids, seconds
+        yield Target(stack.public_url, cafile=stack.runtime.tls_certificate, rest_token=stack.secrets["rest_token"]), stack.pids, seconds
     finally:
         stack.stop()
 

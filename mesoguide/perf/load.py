@@ -63,10 +63,17 @@ class Target:
     Attributes:
         base_url: ``http://127.0.0.1:5005`` or the public ``https://...`` of nginx.
         cafile: Certificate to trust for https (the profile's self-signed one).
+        rest_token: The REST token, where the server requires one (the production profile).
     """
 
     base_url: str
     cafile: Path | None = None
+    rest_token: str | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers of every REST call."""
+        return {"Authorization": f"Bearer {self.rest_token}"} if self.rest_token else {}
 
     @property
     def webhook(self) -> str:
@@ -89,7 +96,7 @@ async def send(session: aiohttp.ClientSession, target: Target, sender: str, turn
     """Send one message; never raises for a network or HTTP failure (it is in the reply)."""
     started = time.perf_counter()
     try:
-        async with session.post(target.webhook, json={"sender": sender, "message": text}) as response:
+        async with session.post(target.webhook, json={"sender": sender, "message": text}, headers=target.headers) as response:
             # 200: the bot's messages; 429/503: nginx's "please try again" message, also a reply.
             body = await response.json(content_type=None) if response.status in (200, 429, 503) else None
             status = response.status

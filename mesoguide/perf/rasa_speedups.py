@@ -1,6 +1,6 @@
 """Small adaptations of Rasa 3.6 that make it faster without dropping a check.
 
-Applied by the project's entry point for the Rasa server (:mod:`mesoguide.perf.rasa_main`),
+Applied by the project's entry point for the Rasa server (:mod:`mesoguide.runtime.rasa_server`),
 never by importing this module: :func:`apply` is explicit and idempotent. Each adaptation keeps
 what Rasa checks and how it fails; ``tests/unit/test_rasa_speedups.py`` proves it for each one.
 Where a message's time went before and after each one: ``docs/performance.md``.

@@ -89,7 +89,7 @@ def serve_rasa(port: int, endpoints: str) -> int:
     from pathlib import Path
 
     from mesoguide.channels.credentials import write_credentials
-    from mesoguide.perf import rasa_main
+    from mesoguide.runtime import rasa_server
 
     token = os.environ.get("RASA_AUTH_TOKEN", "")
     if len(token) < 16:
@@ -97,7 +97,7 @@ def serve_rasa(port: int, endpoints: str) -> int:
         return 2
     credentials = Path(os.environ.get("MESOGUIDE_CREDENTIALS_FILE", "/tmp/credentials.yml"))
     write_credentials(credentials, os.environ)
-    rasa_main.main(
+    rasa_server.main(
         [
             "run",
             "--model",
@@ -111,7 +111,6 @@ def serve_rasa(port: int, endpoints: str) -> int:
             "--port",
             str(port),
             "--enable-api",
-            f"--auth-token={token}",
             "--cors",
             *os.environ.get("MESOGUIDE_CORS_ORIGINS", "*").split(),
         ]

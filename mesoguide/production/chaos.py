@@ -45,10 +45,12 @@ from typing import Any
 
 import aiohttp
 
+from mesoguide.conversation_ids import conversation_id
 from mesoguide.paths import REPO_ROOT
 from mesoguide.perf.load import Reply, Target, _session, send
 from mesoguide.production.supervisor import ProductionStack
 from mesoguide.reply_meta import meta_of
+from mesoguide.runtime import LOAD_TEST
 
 #: One patient's messages, cycled: questions, an area follow-up, escalations, smalltalk.
 CHAOS_MESSAGES = (
@@ -209,7 +211,9 @@ def tracker(stack: ProductionStack, sender: str) -> dict[str, Any]:
     rt = stack.runtime
     assert rt is not None
     query = urllib.parse.urlencode({"token": rt.api_token})
-    url = f"http://127.0.0.1:{rt.rasa_ports[-1]}/conversations/{urllib.parse.quote(sender, safe='')}/tracker?{query}"
+    # REST conversations are namespaced (mesoguide.conversation_ids); Sanic does not decode ":".
+    conversation = urllib.parse.quote(conversation_id("rest", sender), safe=":")
+    url = f"http://127.0.0.1:{rt.rasa_ports[-1]}/conversations/{conversation}/tracker?{query}"
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
 
@@ -361,13 +365,13 @@ def main(argv: list[str] | None = None) -> int:
             public_port=quiet_port(),
             dashboard_port=quiet_port(),
         )
-        stack = ProductionStack(config, on_event=lambda line: print(f"  [supervisor] {line}", flush=True))
+        stack = ProductionStack(config, extra_env=LOAD_TEST, on_event=lambda line: print(f"  [supervisor] {line}", flush=True))
         print("chaos: starting the production profile ...", flush=True)
         seconds = stack.start()
         print(f"chaos: ready in {seconds:.0f} s; {args.conversations} conversations in flight, faults follow", flush=True)
         try:
             assert stack.runtime is not None
-            target = Target(stack.public_url, cafile=stack.runtime.tls_certificate)
+            target = Target(stack.public_url, cafile=stack.runtime.tls_certificate, rest_token=stack.secrets["rest_token"])
             figures = asyncio.run(run_chaos(stack, target, args.conversations))
         finally:
             stack.stop()

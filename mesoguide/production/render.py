@@ -17,6 +17,7 @@ import yaml
 
 from mesoguide.knowledge import KnowledgeBase
 from mesoguide.production.config import ProductionConfig
+from mesoguide.runtime.action_auth import ENV_ACTION_TOKEN
 
 #: What a patient sees when no Rasa server could take the message (REST; clinic facts filled in).
 TRY_AGAIN_TEXT = (
@@ -327,7 +328,8 @@ def endpoints_for(config: ProductionConfig, *, action_url: str, postgres: Postgr
     """:func:`endpoints` for any addresses (the containers of ``deploy/`` use service names)."""
     rt = _Addresses(postgres, redis)
     return {
-        "action_endpoint": {"url": action_url},
+        # The secret comes from the environment of the Rasa server (never written to a file).
+        "action_endpoint": {"url": action_url, "token": "${" + ENV_ACTION_TOKEN + "}"},
         "tracker_store": {
             "type": TRACKER_STORE_CLASS,
             "dialect": "postgresql",

@@ -39,6 +39,8 @@ class ServiceSpec:
         user: Run as this user (when started by root), e.g. ``postgres``.
         stop_signal: What asks it to stop (SIGINT is PostgreSQL's fast shutdown).
         ready: Answers True once it serves requests.
+        umask: File-creation mask: 0o077 by default (databases, logs and spools it writes hold
+            patient data: owner only); nginx keeps its own (its workers run as another user).
     """
 
     name: str
@@ -47,6 +49,7 @@ class ServiceSpec:
     user: str | None = None
     stop_signal: int = signal.SIGTERM
     ready: Callable[[], bool] | None = None
+    umask: int = 0o077
 
 
 class SetupError(RuntimeError):
@@ -113,7 +116,7 @@ def load_secrets(data: Path) -> dict[str, str]:
     """The profile's generated passwords and API token (``secrets.json``, mode 0600), made once."""
     path = data / "secrets.json"
     stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    wanted = ("postgres_password", "redis_password", "api_token")
+    wanted = ("postgres_password", "redis_password", "api_token", "action_token", "rest_token")
     if any(key not in stored for key in wanted):
         stored = {key: stored.get(key) or secrets.token_urlsafe(24) for key in wanted}
         write_private(path, json.dumps(stored, indent=2))
@@ -362,6 +365,7 @@ def nginx_spec(conf: Path, ready: Callable[[], bool]) -> ServiceSpec:
         argv=[tool("nginx", "nginx"), "-c", str(conf), "-p", str(conf.parent)],
         stop_signal=signal.SIGQUIT,
         ready=ready,
+        umask=0o022,
     )
 
 

@@ -45,6 +45,9 @@ from mesoguide.production.services import (
     self_signed_certificate,
     wait_until,
 )
+from mesoguide.runtime.action_auth import ENV_ACTION_TOKEN
+from mesoguide.runtime.http_guard import ENV_REST_TOKEN
+from mesoguide.runtime.rasa_server import ENV_API_TOKEN
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +99,7 @@ class Supervisor:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 user=spec.user if spec.user and os.geteuid() == 0 else None,
+                umask=spec.umask,
             )
         finally:
             log.close()
@@ -210,6 +214,7 @@ class ProductionStack:
         self.channels: list[str] = []
         self._postgres: ManagedPostgres | None = None
         self._redis: ManagedRedis | None = None
+        self.secrets: dict[str, str] = {}
 
     # --- set-up ----------------------------------------------------------------------------------
 
@@ -218,7 +223,7 @@ class ProductionStack:
         cfg, data = self.config, self.data
         for sub in ("logs", "spool", "tls"):
             (data / sub).mkdir(parents=True, exist_ok=True)
-        secrets = load_secrets(data)
+        secrets = self.secrets = load_secrets(data)
         if cfg.tls_certificate:
             cert, key = Path(cfg.tls_certificate), Path(cfg.tls_certificate_key)
         else:
@@ -270,6 +275,11 @@ class ProductionStack:
             "MESOGUIDE_DATABASE_URL": self.escalation_url,
             "MESOGUIDE_DASHBOARD_URL": self.config.dashboard_url,
             "MESOGUIDE_DASHBOARD_SECURE_COOKIES": "1",
+            # The action servers run only calls with this secret; the Rasa servers send it
+            # (endpoints.yml reads it from the environment). REST needs the REST token.
+            ENV_ACTION_TOKEN: self.secrets["action_token"],
+            ENV_REST_TOKEN: self.secrets["rest_token"],
+            ENV_API_TOKEN: self.secrets["api_token"],
             **self.extra_env,
         }
 
@@ -316,7 +326,7 @@ class ProductionStack:
                         argv=[
                             sys.executable,
                             "-m",
-                            "mesoguide.perf.rasa_main",
+                            "mesoguide.runtime.rasa_server",
                             "run",
                             "--model",
                             str(self.model),
@@ -329,7 +339,6 @@ class ProductionStack:
                             "--port",
                             str(port),
                             "--enable-api",
-                            f"--auth-token={rt.api_token}",
                             "--cors",
                             *cfg.cors_origins.split(),
                         ],

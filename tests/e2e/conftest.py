@@ -8,6 +8,7 @@ import pytest
 
 from mesoguide.client import LiveAssistant
 from mesoguide.paths import REPO_ROOT
+from mesoguide.runtime import MANY_PATIENTS_ONE_ADDRESS
 from mesoguide.stack import Stack, StackConfig, free_port, isolated_config
 from tests.e2e.fake_providers import FakeProviders
 from tests.support.receivers import SmtpReceiver, WebhookReceiver
@@ -46,6 +47,7 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory, providers: FakeProvider
         "MESOGUIDE_SMTP_PORT": str(smtp.port),
         "MESOGUIDE_NOTIFY_EMAIL_TO": "clinic@example.com",
         "MESOGUIDE_NOTIFY_RETRY_BASE_S": "0.5",
+        **MANY_PATIENTS_ONE_ADDRESS,
     }
     config = isolated_config(tmp_path_factory.mktemp("stack"), model=MODELS, env=env)
     with Stack(config, clinic=True) as stack:

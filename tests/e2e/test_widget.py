@@ -110,7 +110,10 @@ def test_faq_quick_reply_escalation_script_and_reload(page, live: LiveAssistant,
     page.wait_for_function("document.querySelector('.mg-log').lastElementChild.classList.contains('mg-bot')")
     session = page.evaluate("JSON.parse(localStorage.getItem(Object.keys(localStorage)[0])).sessionId")
     deadline = time.monotonic() + 30
-    while len([e for e in live.tracker(session)["events"] if e["event"] == "user"]) < 5 or live.turn_outcome(session) is None:
+    def user_turns() -> int:
+        return len([e for e in live.tracker(session, "webchat")["events"] if e["event"] == "user"])
+
+    while user_turns() < 5 or live.turn_outcome(session, "webchat") is None:
         assert time.monotonic() < deadline, "no reply to the <script> message"
         time.sleep(0.2)
     page.wait_for_timeout(500)  # the last parts of the reply reach the page
@@ -130,11 +133,11 @@ def test_faq_quick_reply_escalation_script_and_reload(page, live: LiveAssistant,
     page.screenshot(path=str(SHOTS / "5-after-reload.png"))
     # Same conversation on the server: one tracker with every message, no second disclaimer.
     assert page.evaluate("JSON.parse(localStorage.getItem(Object.keys(localStorage)[0])).sessionId") == session_id
-    events = live.tracker(session_id)["events"]
+    events = live.tracker(session_id, "webchat")["events"]
     assert len([e for e in events if e["event"] == "user"]) == 6
     disclaimers = [e for e in events if e["event"] == "bot" and e["text"] == kb.render(kb.messages.disclaimer)]
     assert len(disclaimers) == 1
-    assert live.turn_outcome(session_id) == "answer:downtime"
+    assert live.turn_outcome(session_id, "webchat") == "answer:downtime"
 
 
 def test_keyboard_and_screen_reader_labels(page, kb: KnowledgeBase) -> None:
