@@ -129,6 +129,7 @@ def isolated_config(
         env={
             "MESOGUIDE_DATABASE_URL": f"sqlite:///{directory / 'escalations.db'}",
             "MESOGUIDE_ESCALATION_SPOOL": str(directory / "escalations-unsaved.jsonl"),
+            "MESOGUIDE_TRACKER_URL": f"sqlite:///{directory / 'tracker.db'}",
             "MESOGUIDE_DASHBOARD_URL": f"http://127.0.0.1:{dashboard_port}",
             **(env or {}),
         },

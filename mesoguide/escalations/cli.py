@@ -1,7 +1,7 @@
 """``python -m mesoguide.escalations``: the staff CLI (same store as the dashboard).
 
-Commands: migrate, list, show, status, resolve, note, export-csv, purge, add-user, outbox,
-import-spool, notify.
+Commands: migrate, list, show, status, resolve, note, export-csv, purge, purge-conversations,
+forget, add-user, outbox, import-spool, notify.
 Errors print one line saying what to fix and exit 2; nothing prints a stack trace.
 """
 
@@ -16,6 +16,7 @@ import sys
 from typing import TextIO
 
 from mesoguide.escalations import models as m
+from mesoguide.escalations import retention
 from mesoguide.escalations.config import EscalationConfig, EscalationConfigError
 from mesoguide.escalations.store import EscalationNotFound, EscalationStore
 
@@ -64,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("path")
     purge = sub.add_parser("purge", help="delete escalations older than the retention period")
     purge.add_argument("--older-than-days", type=int, help="default: MESOGUIDE_RETENTION_DAYS (365)")
+    conversations = sub.add_parser("purge-conversations", help="delete conversation messages older than their retention period")
+    conversations.add_argument("--older-than-days", type=int, help="default: MESOGUIDE_CONVERSATION_RETENTION_DAYS (90)")
+    forget = sub.add_parser("forget", help="erase one conversation everywhere (messages, escalations, callback details, spool)")
+    forget.add_argument("target", help="a conversation id (twilio:+44..., rest:..., webchat:...) or a reference code")
     user = sub.add_parser("add-user", help="create a staff user or set their password")
     user.add_argument("username")
     user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
@@ -125,6 +130,18 @@ def _run(args: argparse.Namespace, store: EscalationStore, config: EscalationCon
         if days < 0:
             raise ValueError("--older-than-days must not be negative")
         print(f"{store.purge(older_than_days=days)} escalation(s) older than {days} days deleted", file=out)
+    elif command == "purge-conversations":
+        days = retention.conversation_retention_days() if args.older_than_days is None else args.older_than_days
+        count = retention.purge_conversations(retention.tracker_url(), older_than_days=days)
+        print(f"{count} conversation event(s) older than {days} days deleted", file=out)
+    elif command == "forget":
+        gone = retention.forget(args.target, store=store, tracker=retention.tracker_url())
+        print(
+            f"conversation {gone.conversation_id}: {gone.tracker_events} message event(s), "
+            f"{len(gone.escalations)} escalation(s) {', '.join(gone.escalations) or ''}, "
+            f"{gone.spooled} spooled record(s) erased",
+            file=out,
+        )
     elif command == "add-user":
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
         store.set_user(args.username, password)

@@ -300,6 +300,20 @@ class EscalationStore:
             conn.execute(m.escalations.delete().where(m.escalations.c.id.in_(ids)))
         return len(ids)
 
+    def forget_conversation(self, conversation_id: str) -> builtins.list[str]:
+        """Deletes every escalation of one conversation (notes, callback details and outbox rows
+        with it); returns their reference codes."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(m.escalations.c.id, m.escalations.c.reference).where(m.escalations.c.conversation_id == conversation_id)
+            ).all()
+            ids = [r.id for r in rows]
+            if ids:
+                conn.execute(m.notes.delete().where(m.notes.c.escalation_id.in_(ids)))
+                conn.execute(m.outbox.delete().where(m.outbox.c.escalation_id.in_(ids)))
+                conn.execute(m.escalations.delete().where(m.escalations.c.id.in_(ids)))
+        return [r.reference for r in rows]
+
     # --- outbox ----------------------------------------------------------------------------
 
     def due_notifications(self, *, now: dt.datetime | None = None, limit: int = 20) -> builtins.list[m.OutboxItem]:

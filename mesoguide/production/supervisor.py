@@ -263,6 +263,12 @@ class ProductionStack:
         assert self.runtime is not None
         return self.runtime.postgres.url(self.config.escalation_database)
 
+    @property
+    def tracker_url(self) -> str:
+        """SQLAlchemy URL of the tracker database (retention and erasure read it)."""
+        assert self.runtime is not None
+        return self.runtime.postgres.url(self.config.tracker_database)
+
     def process_env(self) -> dict[str, str]:
         """Environment of every MesoGuide process."""
         return {
@@ -273,6 +279,7 @@ class ProductionStack:
             "RASA_TELEMETRY_ENABLED": "false",
             "SANIC_HOST": "127.0.0.1",
             "MESOGUIDE_DATABASE_URL": self.escalation_url,
+            "MESOGUIDE_TRACKER_URL": self.tracker_url,
             "MESOGUIDE_DASHBOARD_URL": self.config.dashboard_url,
             "MESOGUIDE_DASHBOARD_SECURE_COOKIES": "1",
             # The action servers run only calls with this secret; the Rasa servers send it

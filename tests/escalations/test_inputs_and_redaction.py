@@ -113,3 +113,35 @@ def test_excerpt_is_redacted_leaves_out_the_form_and_keeps_the_latest_messages()
     assert "old session" not in excerpt and "Ana" not in excerpt and "example.com" not in excerpt
     assert "07700" not in excerpt and PHONE_MARK in excerpt
     assert lines[-1].endswith("[...]") and len(lines[-1]) < 600
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("call me on 07700-900-123", "07700-900-123"),
+        ("or 07700/900/123 please", "07700/900/123"),
+        ("07700_900_123 is my mobile", "07700_900_123"),
+        ("write to ana.silva at example dot com", "example dot com"),
+        ("ana (at) example (dot) co (dot) uk", "example"),
+        ("I was born on 12/03/1990", "1990"),
+        ("DOB: 3rd March 1985", "1985"),
+        ("date of birth March 3, 1985", "1985"),
+        ("I live at SW1A 1AA, near the clinic", "SW1A"),
+        ("my insta is @ana_skin", "@ana_skin"),
+    ],
+)
+def test_redaction_covers_the_ways_people_write_contact_details(text: str, gone: str) -> None:
+    assert gone not in redact(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "had it 3 days ago, swelling for 2-4 weeks, 5 sessions",
+        "look at the area dot by dot",
+        "temperature of 38.5 since the treatment on 12/03/2026",
+        "the clinic at the high street",
+    ],
+)
+def test_redaction_keeps_clinical_words_and_treatment_dates(text: str) -> None:
+    assert redact(text) == text
