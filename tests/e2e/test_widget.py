@@ -216,3 +216,36 @@ def test_reference_code_and_bot_html_shown_as_text(browser, live: LiveAssistant)
     assert page.evaluate("window.__pwned") is None
     page.screenshot(path=str(SHOTS / "7-reference.png"))
     context.close()
+
+
+def _stored(page) -> dict:
+    return page.evaluate("JSON.parse(localStorage.getItem(Object.keys(localStorage)[0]) || '{}')")
+
+
+def test_clear_forgets_the_conversation_on_this_device(page, kb: KnowledgeBase) -> None:
+    open_chat(page)
+    bot_text(page, kb.render(kb.messages.disclaimer))
+    ask(page, "I'm on warfarin, can I have it? my number is 07700 900123")
+    bot_text(page, kb.render(kb.messages.escalation["contraindication"]))
+    first = _stored(page)["sessionId"]
+    page.get_by_role("button", name="Clear this conversation from this device and start a new one").click()
+    bot_text(page, kb.render(kb.messages.disclaimer))  # a new conversation starts
+    assert page.locator(".mg-user").count() == 0
+    assert "warfarin" not in page.evaluate("JSON.stringify(localStorage)")
+    page.wait_for_function(f"(JSON.parse(localStorage.getItem(Object.keys(localStorage)[0]) || '{{}}').sessionId || '{first}') !== '{first}'")
+
+
+def test_history_expires_after_the_configured_time(page, kb: KnowledgeBase) -> None:
+    open_chat(page)
+    bot_text(page, kb.render(kb.messages.disclaimer))
+    ask(page, "does mesotherapy hurt?")
+    bot_text(page, kb.render(kb.topics["pain"].answer))
+    old = _stored(page)["sessionId"]
+    # As if the last message was 25 hours ago (the default keeps history for 24).
+    page.evaluate("(() => { const k = Object.keys(localStorage)[0]; const s = JSON.parse(localStorage.getItem(k));"
+                  " s.savedAt = Date.now() - 25 * 3600 * 1000; localStorage.setItem(k, JSON.stringify(s)); })()")
+    page.reload()
+    open_chat(page)
+    bot_text(page, kb.render(kb.messages.disclaimer))
+    assert page.locator(".mg-user").count() == 0, "the old conversation is not shown"
+    assert _stored(page)["sessionId"] != old

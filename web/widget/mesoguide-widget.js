@@ -16,7 +16,9 @@
  * - escalations (custom payload {"mesoguide": {outcome, urgent, reference}}) are marked,
  *   urgent ones most visibly, with the reference code when the server sends one;
  * - the conversation survives a reload (session id + history in localStorage; the server
- *   keeps the tracker through socket.io session persistence);
+ *   keeps the tracker through socket.io session persistence), for data-history-hours (24 by
+ *   default) after the last message only: the history can hold health details and callback
+ *   details on a shared computer. "Clear" forgets it at once and starts a new conversation;
  * - keyboard: everything is a real button or input; Escape closes; screen readers get a
  *   labelled dialog and a polite live log.
  */
@@ -32,11 +34,14 @@
   var STORE = "mesoguide-widget:" + server;
   var MAX_HISTORY = 200;
   var MAX_INPUT = 2000;
+  var historyHours = Number((script && script.getAttribute("data-history-hours")) || 24);
+  var HISTORY_MS = (isFinite(historyHours) && historyHours >= 0 ? historyHours : 24) * 3600 * 1000;
 
   // Interface wording only; what the assistant says comes from the server (knowledge/).
   var LABEL = {
     open: "Chat: questions about mesotherapy",
     close: "Close the chat",
+    clear: "Clear this conversation from this device and start a new one",
     input: "Your message",
     send: "Send",
     log: "Conversation",
@@ -58,6 +63,10 @@
   function load() {
     try {
       var saved = JSON.parse(window.localStorage.getItem(STORE) || "{}");
+      if (!saved.savedAt || Date.now() - saved.savedAt > HISTORY_MS) {
+        window.localStorage.removeItem(STORE);  // expired: a new conversation, nothing shown
+        return { sessionId: null, history: [], open: false };
+      }
       return { sessionId: saved.sessionId || null, history: Array.isArray(saved.history) ? saved.history : [], open: !!saved.open };
     } catch (e) {
       return { sessionId: null, history: [], open: false };
@@ -67,6 +76,7 @@
   function save() {
     try {
       state.history = state.history.slice(-MAX_HISTORY);
+      state.savedAt = Date.now();
       window.localStorage.setItem(STORE, JSON.stringify(state));
     } catch (e) { /* private mode or full: the chat still works, only without history */ }
   }
@@ -94,7 +104,11 @@
   var closer = el("button", "mg-close", "\u00d7");
   closer.type = "button";
   closer.setAttribute("aria-label", LABEL.close);
+  var clearer = el("button", "mg-clear", "Clear");
+  clearer.type = "button";
+  clearer.setAttribute("aria-label", LABEL.clear);
   header.appendChild(heading);
+  header.appendChild(clearer);
   header.appendChild(closer);
 
   var log = el("div", "mg-log");
@@ -196,6 +210,16 @@
 
   function scroll() { log.scrollTop = log.scrollHeight; }
 
+  // Forget the conversation on this device and ask the server for a new one (the disclaimer
+  // comes again). The server's copy follows the clinic's retention period.
+  function clearConversation() {
+    try { window.localStorage.removeItem(STORE); } catch (e) { /* nothing stored */ }
+    state = { sessionId: null, history: [], open: true };
+    while (log.firstChild) log.removeChild(log.firstChild);
+    if (socket && socket.connected) socket.emit("session_request", { session_id: null });
+    input.focus();
+  }
+
   function replay() {
     state.history.forEach(function (entry, i) {
       if (entry.kind === "user") renderUser(entry.text);
@@ -270,6 +294,7 @@
 
   launcher.addEventListener("click", function () { setOpen(true); });
   closer.addEventListener("click", function () { setOpen(false); });
+  clearer.addEventListener("click", clearConversation);
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
   form.addEventListener("submit", function (e) {
     e.preventDefault();
