@@ -2,10 +2,16 @@
 
 Security, in one place:
 - every page but /login (and /health, JSON for the process supervisor) needs a login;
-- passwords are checked against salted scrypt hashes (:mod:`mesoguide.escalations.passwords`);
+- passwords are checked against salted scrypt hashes (:mod:`mesoguide.escalations.passwords`)
+  in a worker thread (a log-in flood does not stall the pages); failed log-ins are throttled
+  per address and per account with a temporary lockout (:mod:`.throttle`);
+- a disabled user cannot log in; a password change or disabling ends the user's sessions;
+- roles: ``staff`` works the queue; ``admin`` also reads the audit log (``/audit``) of
+  log-ins (failed ones too), records viewed, status changes, notes and user changes;
 - the session cookie is random, HttpOnly, SameSite=Strict, expires
   (``MESOGUIDE_DASHBOARD_SESSION_MINUTES``) and is only stored hashed; ``Secure`` with
-  ``MESOGUIDE_DASHBOARD_SECURE_COOKIES=1`` (behind HTTPS);
+  ``MESOGUIDE_DASHBOARD_SECURE_COOKIES=1`` and whenever the request came over https (directly
+  or, from loopback, as nginx's ``X-Forwarded-Proto``);
 - every POST carries a CSRF token: the session's token once logged in, a double-submit cookie
   for the login form;
 - every value shown is HTML-escaped (:mod:`.pages`), and the Content-Security-Policy forbids
@@ -24,6 +30,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, html, json, redirect
 
 from mesoguide.dashboard import pages
+from mesoguide.dashboard.throttle import LoginThrottle
 from mesoguide.escalations.codes import normalize_reference
 from mesoguide.escalations.config import EscalationConfig
 from mesoguide.escalations.models import REASONS, STATUSES
@@ -55,14 +62,17 @@ def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = 
     app = Sanic(name)
     app.config.REQUEST_MAX_SIZE = 64 * 1024  # forms only: nothing big is ever posted here
 
-    def set_cookie(response: HTTPResponse, key: str, value: str, max_age: int) -> None:
+    # An account allows few failures; an address more (a clinic's staff share one address).
+    accounts, addresses = LoginThrottle(max_failures=5), LoginThrottle(max_failures=20)
+
+    def set_cookie(response: HTTPResponse, key: str, value: str, max_age: int, request: Request) -> None:
         response.cookies[key] = value
         cookie = response.cookies[key]
         cookie["httponly"] = True
         cookie["samesite"] = "Strict"
         cookie["path"] = "/"
         cookie["max-age"] = max_age
-        if config.secure_cookies:
+        if config.secure_cookies or _over_https(request):
             cookie["secure"] = True
 
     @app.middleware("request")
@@ -92,7 +102,7 @@ def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = 
             return redirect("/")
         token = secrets.token_urlsafe(32)
         response = html(pages.login_page(token))
-        set_cookie(response, LOGIN_CSRF_COOKIE, token, 3600)
+        set_cookie(response, LOGIN_CSRF_COOKIE, token, 3600, request)
         return response
 
     @app.post("/login")
@@ -101,15 +111,30 @@ def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = 
             return html(pages.message_page("Form expired", "Reload the log-in page and try again."), status=403)
         username = (request.form.get("username") or "").strip()[:64]
         password = (request.form.get("password") or "")[:200]
-        if not username or not store.check_login(username, password):
+        account, address = username.lower(), _client(request)
+        wait = max(accounts.locked_for(account), addresses.locked_for(address))
+        if wait > 0:
+            store.audit(username or "-", "login_locked_out", _client(request))
+            minutes = max(1, round(wait / 60))
+            error = f"Too many failed log-ins. Try again in {minutes} minute(s)."
+            page = pages.login_page(secrets.token_urlsafe(32), error=error)
+            return html(page, status=429, headers={"Retry-After": str(int(wait) + 1)})
+        # Counted before the check: parallel guesses get no extra tries.
+        accounts.failed(account)
+        addresses.failed(address)
+        ok = bool(username) and await asyncio.to_thread(store.check_login, username, password)
+        if not ok:
+            store.audit(username or "-", "login_failed", _client(request))
             await asyncio.sleep(FAILED_LOGIN_DELAY_S)  # slows password guessing
             token = secrets.token_urlsafe(32)
             response = html(pages.login_page(token, error="Wrong user name or password."), status=401)
-            set_cookie(response, LOGIN_CSRF_COOKIE, token, 3600)
+            set_cookie(response, LOGIN_CSRF_COOKIE, token, 3600, request)
             return response
+        accounts.succeeded(account)
+        store.audit(username, "login", _client(request))
         token, _ = store.open_session(username, minutes=config.session_minutes)
         response = redirect("/")
-        set_cookie(response, SESSION_COOKIE, token, config.session_minutes * 60)
+        set_cookie(response, SESSION_COOKIE, token, config.session_minutes * 60, request)
         del response.cookies[LOGIN_CSRF_COOKIE]
         return response
 
@@ -142,6 +167,7 @@ def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = 
             store.set_status(reference, status, author=request.ctx.user)
         except EscalationNotFound:
             return _not_found(request)
+        store.audit(request.ctx.user, f"status_{status}", _code(reference))
         return redirect(f"/escalations/{_code(reference)}")
 
     @app.post("/escalations/<reference>/notes")
@@ -152,6 +178,7 @@ def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = 
             return _not_found(request)
         except ValueError as exc:
             return _detail(request, reference, error=str(exc), status=400)
+        store.audit(request.ctx.user, "note_added", _code(reference))
         return redirect(f"/escalations/{_code(reference)}")
 
     def _detail(request: Request, reference: str, *, error: str | None = None, status: int = 200) -> HTTPResponse:
@@ -159,7 +186,17 @@ def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = 
             record = store.get(reference)
         except EscalationNotFound:
             return _not_found(request)
+        if request.method == "GET":
+            store.audit(request.ctx.user, "record_viewed", record["reference"])
         return html(pages.detail_page(record, user=request.ctx.user, csrf=request.ctx.csrf, error=error), status=status)
+
+    @app.get("/audit")
+    async def audit(request: Request) -> HTTPResponse:
+        if store.user_role(request.ctx.user) != "admin":
+            page = pages.message_page("Admins only", "The audit log is for admins.", user=request.ctx.user, csrf=request.ctx.csrf)
+            return html(page, status=403)
+        store.audit(request.ctx.user, "audit_viewed")
+        return html(pages.audit_page(store.audit_entries(), user=request.ctx.user, csrf=request.ctx.csrf))
 
     def _not_found(request: Request) -> HTTPResponse:
         page = pages.message_page(
@@ -168,6 +205,19 @@ def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = 
         return html(page, status=404)
 
     return app
+
+
+def _client(request: Request) -> str:
+    # Behind the profile's nginx every request comes from loopback with X-Real-IP set; elsewhere
+    # the header is not trusted.
+    peer = request.ip or "unknown"
+    return request.headers.get("x-real-ip", peer) if peer in ("127.0.0.1", "::1") else peer
+
+
+def _over_https(request: Request) -> bool:
+    if request.scheme == "https":
+        return True
+    return request.ip in ("127.0.0.1", "::1") and request.headers.get("x-forwarded-proto") == "https"
 
 
 def _csrf_ok(sent: Any, expected: str | None) -> bool:

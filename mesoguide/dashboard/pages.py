@@ -80,6 +80,11 @@ def detail_page(r: EscalationRecord, *, user: str, csrf: str, error: str | None 
     )
 
 
+def audit_page(entries: Sequence[Mapping[str, object]], *, user: str, csrf: str) -> str:
+    """The audit log of staff actions (admins only)."""
+    return _render("audit.html", "Audit log", user=user, csrf=csrf, entries=entries)
+
+
 def message_page(title: str, text: str, *, user: str | None = None, csrf: str | None = None) -> str:
     """A short page with a title and one sentence."""
     return _render("message.html", title, user=user, csrf=csrf, text=text)

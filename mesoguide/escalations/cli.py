@@ -1,7 +1,8 @@
 """``python -m mesoguide.escalations``: the staff CLI (same store as the dashboard).
 
 Commands: migrate, list, show, status, resolve, note, export-csv, purge, purge-conversations,
-forget, add-user, outbox, import-spool, notify.
+forget, add-user, disable-user, audit, outbox, import-spool, notify. Commands that read or change
+patient records or users are written to the audit log under the operating-system user.
 Errors print one line saying what to fix and exit 2; nothing prints a stack trace.
 """
 
@@ -72,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     user = sub.add_parser("add-user", help="create a staff user or set their password")
     user.add_argument("username")
     user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    user.add_argument("--role", choices=m.ROLES, help="staff (the queue) or admin (also the audit log); default: keep")
+    disable = sub.add_parser("disable-user", help="stop a staff user logging in and end their sessions")
+    disable.add_argument("username")
+    sub.add_parser("audit", help="the audit log of staff actions, newest first")
     outbox = sub.add_parser("outbox", help="notifications not delivered yet (attempts, last error)")
     outbox.add_argument("--all", action="store_true", help="delivered ones too")
     spool = sub.add_parser("import-spool", help="store the escalations that could not be stored when they happened")
@@ -114,28 +119,35 @@ def _run(args: argparse.Namespace, store: EscalationStore, config: EscalationCon
             )
         print(f"{len(rows)} escalation(s)", file=out)
     elif command == "show":
-        _show(store.get(args.reference), out)
+        record = store.get(args.reference)
+        store.audit(_operator(), "record_viewed", record["reference"])
+        _show(record, out)
     elif command in ("status", "resolve"):
         status = args.status if command == "status" else "resolved"
         store.set_status(args.reference, status, author=f"cli:{args.by}", note=args.note)
+        store.audit(f"cli:{args.by}", f"status_{status}", args.reference)
         print(f"{args.reference}: {status}", file=out)
     elif command == "note":
         store.add_note(args.reference, args.text, author=f"cli:{args.by}")
+        store.audit(f"cli:{args.by}", "note_added", args.reference)
         print(f"{args.reference}: note added", file=out)
     elif command == "export-csv":
         count = _export(store, args.path, out)
+        store.audit(_operator(), "export_csv", str(count))
         print(f"{count} escalation(s) exported to {args.path}", file=sys.stderr if args.path == "-" else out)
     elif command == "purge":
         days = config.retention_days if args.older_than_days is None else args.older_than_days
         if days < 0:
             raise ValueError("--older-than-days must not be negative")
         print(f"{store.purge(older_than_days=days)} escalation(s) older than {days} days deleted", file=out)
+        store.audit(_operator(), "purge", f"older than {days} days")
     elif command == "purge-conversations":
         days = retention.conversation_retention_days() if args.older_than_days is None else args.older_than_days
         count = retention.purge_conversations(retention.tracker_url(), older_than_days=days)
         print(f"{count} conversation event(s) older than {days} days deleted", file=out)
     elif command == "forget":
         gone = retention.forget(args.target, store=store, tracker=retention.tracker_url())
+        store.audit(_operator(), "forget", ",".join(gone.escalations) or "no escalation")
         print(
             f"conversation {gone.conversation_id}: {gone.tracker_events} message event(s), "
             f"{len(gone.escalations)} escalation(s) {', '.join(gone.escalations) or ''}, "
@@ -144,8 +156,16 @@ def _run(args: argparse.Namespace, store: EscalationStore, config: EscalationCon
         )
     elif command == "add-user":
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
-        store.set_user(args.username, password)
-        print(f"staff user {args.username!r} saved", file=out)
+        store.set_user(args.username, password, role=args.role)
+        store.audit(_operator(), "user_saved", args.username)
+        print(f"staff user {args.username!r} saved (any session of theirs ended)", file=out)
+    elif command == "disable-user":
+        store.disable_user(args.username)
+        store.audit(_operator(), "user_disabled", args.username)
+        print(f"staff user {args.username!r} disabled", file=out)
+    elif command == "audit":
+        for e in store.audit_entries():
+            print(f"{e['at']:%Y-%m-%d %H:%M:%S}  {e['actor']:20}  {e['action']:18}  {e['target']}", file=out)
     elif command == "outbox":
         items = [i for i in store.outbox_items() if args.all or i["delivered_at"] is None]
         for i in items:
@@ -172,6 +192,10 @@ def _run(args: argparse.Namespace, store: EscalationStore, config: EscalationCon
         else:
             run_forever(store, config, poll_s=args.poll)
     return 0
+
+
+def _operator() -> str:
+    return f"cli:{os.environ.get('USER') or 'staff'}"
 
 
 def _import_spool(store: EscalationStore, path_arg: str | None) -> str:

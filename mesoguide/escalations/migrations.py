@@ -21,9 +21,21 @@ logger = logging.getLogger(__name__)
 def _v1_initial(conn: Connection) -> None:
     tables = [m.escalations, m.notes, m.outbox, m.staff_users, m.staff_sessions]
     m.metadata.create_all(conn, tables=tables)
+    # (Tables are created from today's models: later migrations check before they add.)
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_initial,)
+def _v2_roles_and_audit(conn: Connection) -> None:
+    """Staff roles, disabling a user, the audit log."""
+    columns = {c["name"] for c in sa.inspect(conn).get_columns(m.staff_users.name)}
+    if "role" not in columns:
+        conn.execute(sa.text(f"ALTER TABLE {m.staff_users.name} ADD COLUMN role VARCHAR(16) NOT NULL DEFAULT 'staff'"))
+    if "disabled_at" not in columns:
+        kind = "TIMESTAMP" if conn.dialect.name == "postgresql" else "DATETIME"
+        conn.execute(sa.text(f"ALTER TABLE {m.staff_users.name} ADD COLUMN disabled_at {kind}"))
+    m.metadata.create_all(conn, tables=[m.audit_log])
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_initial, _v2_roles_and_audit)
 LATEST = len(MIGRATIONS)
 
 

@@ -76,6 +76,22 @@ staff_users = sa.Table(
     sa.Column("username", sa.String(64), nullable=False, unique=True),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False, server_default="staff"),  # staff | admin
+    sa.Column("disabled_at", sa.DateTime),
+)
+
+ROLES = ("staff", "admin")
+
+# Who did what in the dashboard and the CLI: log-ins (also failed ones), records viewed, status
+# changes, notes, exports, purges, user changes. Admins read it (/audit, CLI `audit`).
+audit_log = sa.Table(
+    "mg_audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False, index=True),
+    sa.Column("actor", sa.String(80), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("target", sa.String(80), nullable=False, server_default=""),
 )
 
 staff_sessions = sa.Table(

@@ -6,8 +6,10 @@ import hashlib
 import hmac
 import secrets
 
-# scrypt cost: ~50 ms per check on this machine's cores; enough to slow guessing, cheap to log in.
-N, R, P = 2**14, 8, 1
+# scrypt cost: N = 2^15 (32 MiB, ~100 ms per check on this machine's cores): slows guessing,
+# cheap to log in. Hashes keep their own parameters, so older ones still verify.
+N, R, P = 2**15, 8, 1
+MAXMEM = 64 * 1024 * 1024  # scrypt needs 128 * N * r bytes; OpenSSL's default cap is just below that
 MIN_LENGTH = 10
 
 
@@ -20,7 +22,7 @@ def hash_password(password: str) -> str:
     if len(password) < MIN_LENGTH:
         raise ValueError(f"a staff password needs at least {MIN_LENGTH} characters")
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=N, r=R, p=P, dklen=32)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=N, r=R, p=P, dklen=32, maxmem=MAXMEM)
     return f"scrypt${N}${R}${P}${salt.hex()}${digest.hex()}"
 
 
@@ -31,7 +33,8 @@ def verify_password(password: str, stored: str) -> bool:
         if scheme != "scrypt":
             return False
         candidate = hashlib.scrypt(
-            password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=len(digest) // 2
+            password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=len(digest) // 2,
+            maxmem=MAXMEM,
         )
     except (ValueError, TypeError):
         return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -360,22 +361,68 @@ class EscalationStore:
 
     # --- staff -----------------------------------------------------------------------------
 
-    def set_user(self, username: str, password: str) -> None:
+    def set_user(self, username: str, password: str, *, role: str | None = None) -> None:
         """Creates a staff user or changes their password (hash stored, never the password).
+        A changed password ends every session of the user; a disabled user is enabled again.
+
+        Args:
+            username: The user.
+            password: The new password.
+            role: ``staff`` or ``admin``; None keeps the current role (``staff`` for a new user).
 
         Raises:
-            ValueError: Bad user name or too short a password.
+            ValueError: Bad user name, unknown role, or too short a password.
         """
+        if role is not None and role not in m.ROLES:
+            raise ValueError(f"role must be one of {', '.join(m.ROLES)}")
         username = username.strip()
         if not username or len(username) > 64 or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise ValueError("a user name is 1-64 letters, digits, '.', '-' or '_'")
         hashed = hash_password(password)
         with self.engine.begin() as conn:
+            values: dict[str, Any] = {"password_hash": hashed, "disabled_at": None}
+            if role:
+                values["role"] = role
             updated = conn.execute(
-                m.staff_users.update().where(m.staff_users.c.username == username).values(password_hash=hashed)
+                m.staff_users.update().where(m.staff_users.c.username == username).values(**values)
             ).rowcount
             if not updated:
-                conn.execute(m.staff_users.insert().values(username=username, password_hash=hashed, created_at=m.utcnow()))
+                conn.execute(m.staff_users.insert().values(username=username, created_at=m.utcnow(), role=role or "staff",
+                                                           password_hash=hashed))
+            conn.execute(m.staff_sessions.delete().where(m.staff_sessions.c.username == username))
+
+    def disable_user(self, username: str) -> None:
+        """Stops a user from logging in and ends their sessions (the record of what they did stays).
+
+        Raises:
+            ValueError: No such user.
+        """
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                m.staff_users.update().where(m.staff_users.c.username == username).values(disabled_at=m.utcnow())
+            ).rowcount
+            if not changed:
+                raise ValueError(f"no staff user {username!r}")
+            conn.execute(m.staff_sessions.delete().where(m.staff_sessions.c.username == username))
+
+    def user_role(self, username: str) -> str | None:
+        """The role of an enabled user, None for an unknown or disabled one."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(m.staff_users.c.role, m.staff_users.c.disabled_at).where(m.staff_users.c.username == username)
+            ).first()
+        return None if row is None or row.disabled_at is not None else row.role
+
+    def audit(self, actor: str, action: str, target: str = "") -> None:
+        """Records one staff action (never a patient's words: the target is a code or a user)."""
+        with self.engine.begin() as conn:
+            conn.execute(m.audit_log.insert().values(at=m.utcnow(), actor=actor[:80], action=action[:32], target=target[:80]))
+
+    def audit_entries(self, *, limit: int = 500) -> builtins.list[dict[str, Any]]:
+        """The latest staff actions, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(m.audit_log).order_by(m.audit_log.c.id.desc()).limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
 
     def has_users(self) -> bool:
         """Whether any staff user exists."""
@@ -385,14 +432,14 @@ class EscalationStore:
     def check_login(self, username: str, password: str) -> bool:
         """Whether the user exists and the password matches."""
         with self.engine.connect() as conn:
-            stored = conn.execute(
-                sa.select(m.staff_users.c.password_hash).where(m.staff_users.c.username == username)
-            ).scalar()
-        if stored is None:
+            row = conn.execute(
+                sa.select(m.staff_users.c.password_hash, m.staff_users.c.disabled_at).where(m.staff_users.c.username == username)
+            ).first()
+        if row is None:
             # Same cost as a real check, so response time does not reveal which names exist.
-            verify_password(password, hash_password("x" * 16))
+            verify_password(password, _dummy_hash())
             return False
-        return verify_password(password, stored)
+        return verify_password(password, row.password_hash) and row.disabled_at is None
 
     def open_session(self, username: str, *, minutes: int) -> tuple[str, str]:
         """A new login session; returns (cookie token, CSRF token). Only a hash of the cookie
@@ -426,6 +473,11 @@ class EscalationStore:
         if token:
             with self.engine.begin() as conn:
                 conn.execute(m.staff_sessions.delete().where(m.staff_sessions.c.token_hash == _sha256(token)))
+
+
+@functools.lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return hash_password("x" * 16)
 
 
 def _sha256(text: str) -> str:

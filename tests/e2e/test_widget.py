@@ -232,7 +232,8 @@ def test_clear_forgets_the_conversation_on_this_device(page, kb: KnowledgeBase) 
     bot_text(page, kb.render(kb.messages.disclaimer))  # a new conversation starts
     assert page.locator(".mg-user").count() == 0
     assert "warfarin" not in page.evaluate("JSON.stringify(localStorage)")
-    page.wait_for_function(f"(JSON.parse(localStorage.getItem(Object.keys(localStorage)[0]) || '{{}}').sessionId || '{first}') !== '{first}'")
+    stored_id = "JSON.parse(localStorage.getItem(Object.keys(localStorage)[0]) || '{}').sessionId"
+    page.wait_for_function(f"({stored_id} || '{first}') !== '{first}'")
 
 
 def test_history_expires_after_the_configured_time(page, kb: KnowledgeBase) -> None:

@@ -258,3 +258,57 @@ def test_browser_logs_in_and_changes_a_status(dashboard: Dashboard) -> None:
     assert record["status"] == "contacted"
     assert any(n["author"] == USER and n["text"] == "status: open -> contacted" for n in record["notes"])
     assert all((SHOTS / name).stat().st_size > 1000 for name in ("01-login.png", "02-list.png", "03-detail-contacted.png"))
+
+
+def _login_attempt(dash: Dashboard, username: str, password: str, address: str) -> int:
+    _, _, page, set_cookies = request(dash.port, "GET", "/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    pre = re.search(r"mg_login_csrf=([^;]+)", set_cookies[0]).group(1)
+    conn = http.client.HTTPConnection("127.0.0.1", dash.port, timeout=30)
+    body = urllib.parse.urlencode({"csrf_token": token, "username": username, "password": password})
+    conn.request("POST", "/login", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"mg_login_csrf={pre}", "X-Real-IP": address})
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def test_failed_logins_lock_the_account_for_a_while(dashboard: Dashboard) -> None:
+    dashboard.store.set_user("locked-nurse", PASSWORD)
+    statuses = [_login_attempt(dashboard, "locked-nurse", "wrong password!", "203.0.113.7") for _ in range(5)]
+    assert statuses == [401] * 5
+    assert _login_attempt(dashboard, "locked-nurse", PASSWORD, "198.51.100.9") == 429, "locked, even from elsewhere"
+    actions = [(e["actor"], e["action"]) for e in dashboard.store.audit_entries()]
+    assert ("locked-nurse", "login_failed") in actions and ("locked-nurse", "login_locked_out") in actions
+
+
+def test_a_disabled_user_cannot_log_in_and_a_new_password_ends_sessions(dashboard: Dashboard) -> None:
+    dashboard.store.set_user("leaver", PASSWORD)
+    assert _login_attempt(dashboard, "leaver", PASSWORD, "192.0.2.10") == 302
+    dashboard.store.disable_user("leaver")
+    assert _login_attempt(dashboard, "leaver", PASSWORD, "192.0.2.10") == 401
+    session, _ = login(dashboard)
+    assert request(dashboard.port, "GET", "/", cookies={"mg_session": session})[0] == 200
+    dashboard.store.set_user(USER, PASSWORD)  # a password change
+    assert request(dashboard.port, "GET", "/", cookies={"mg_session": session})[0] == 302, "the old session is gone"
+
+
+def test_admins_read_the_audit_log_staff_do_not(dashboard: Dashboard) -> None:
+    session, _ = login(dashboard)
+    request(dashboard.port, "GET", f"/escalations/{dashboard.reference}", cookies={"mg_session": session})
+    assert request(dashboard.port, "GET", "/audit", cookies={"mg_session": session})[0] == 403
+    dashboard.store.set_user(USER, PASSWORD, role="admin")
+    session, _ = login(dashboard)
+    status, _, page, _ = request(dashboard.port, "GET", "/audit", cookies={"mg_session": session})
+    assert status == 200 and "record_viewed" in page and dashboard.reference in page and "login" in page
+    assert "pregnant" not in page, "the audit log names records, never what patients wrote"
+    dashboard.store.set_user(USER, PASSWORD, role="staff")
+
+
+def test_cookies_are_secure_when_served_over_https(dashboard: Dashboard) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", dashboard.port, timeout=10)
+    conn.request("GET", "/login", headers={"X-Forwarded-Proto": "https"})
+    response = conn.getresponse()
+    response.read()
+    assert "secure" in (response.headers.get("Set-Cookie") or "").lower()
+    conn.close()

@@ -177,3 +177,31 @@ def test_reference_codes_are_unambiguous(monkeypatch: pytest.MonkeyPatch) -> Non
     assert normalize_reference("mg k7p 4xm") == "MG-K7P-4XM"
     assert normalize_reference("MG-K7P-4X") is None
     assert normalize_reference("MG-O0O-000") is None
+
+
+def test_a_version_1_database_gains_roles_and_the_audit_log(store_url: str) -> None:
+    """A database made before roles existed: its users keep their passwords and become staff."""
+    from mesoguide.escalations.passwords import hash_password
+    from mesoguide.escalations.store import make_engine
+
+    old = sa.MetaData()
+    version = sa.Table("mg_schema_version", old, sa.Column("version", sa.Integer, nullable=False))
+    users = sa.Table(
+        "mg_staff_users", old,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("username", sa.String(64), nullable=False, unique=True),
+        sa.Column("password_hash", sa.String(255), nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    )
+    engine = make_engine(store_url)
+    with engine.begin() as conn:
+        old.create_all(conn)
+        conn.execute(version.insert().values(version=1))
+        conn.execute(users.insert().values(username="old", password_hash=hash_password("an old password"),
+                                           created_at=m.utcnow()))
+    engine.dispose()
+    store = EscalationStore(url=store_url)
+    assert store.check_login("old", "an old password") and store.user_role("old") == "staff"
+    store.audit("old", "login")
+    assert store.audit_entries()[0]["action"] == "login"
+    store.dispose()
