@@ -105,3 +105,44 @@ def test_configuration_errors_name_the_variable() -> None:
         EscalationConfig.from_env({"MESOGUIDE_SMTP_PORT": "twenty-five"})
     with pytest.raises(EscalationConfigError, match="MESOGUIDE_SMTP_STARTTLS must be 1 or 0"):
         EscalationConfig.from_env({"MESOGUIDE_SMTP_STARTTLS": "maybe"})
+
+
+def test_notification_fields_carry_no_markup() -> None:
+    from mesoguide.escalations.notifier import plain
+
+    assert plain("<!channel> rest") == "!channel rest"
+    assert "<" not in plain("<https://evil.example|click>") and "\n" not in plain("rest\nURGENT")
+    assert len(plain("x" * 500)) == 40
+
+
+def test_starttls_verifies_the_server_certificate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a context, smtplib accepts any certificate; ours must require a valid one."""
+    import ssl
+
+    from mesoguide.escalations import notifier
+
+    seen: dict[str, ssl.SSLContext] = {}
+
+    class FakeSMTP:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def __enter__(self) -> FakeSMTP:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def starttls(self, context: ssl.SSLContext | None = None) -> None:
+            seen["context"] = context  # type: ignore[assignment]
+
+        def send_message(self, message: object) -> None:
+            pass
+
+    monkeypatch.setattr(notifier.smtplib, "SMTP", FakeSMTP)
+    config = EscalationConfig(smtp_host="mail.clinic.example", email_to=("team@clinic.example",), smtp_starttls=True)
+    record = {"reference": "MG-ABC-DEF", "urgent": True, "reason": "red_flag", "channel": "rest",
+              "created_at": m.utcnow(), "callback_time": None}
+    notifier.send_email(record, "new", config)  # type: ignore[arg-type]
+    context = seen["context"]
+    assert context is not None and context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
