@@ -85,9 +85,9 @@ def escalate(
         buttons = [{"title": kb.messages.callback_button, "payload": f"/{c.INTENT_REQUEST_CALLBACK}"}]
     meta = ReplyMeta(outcome=escalation.outcome, urgent=urgent, reference=reference)
     dispatcher.utter_message(text=text, buttons=buttons, custom=custom_payload(meta))
-    logger.warning(
-        "escalation %s %s (terms: %s)", escalation.outcome, reference or "NOT STORED", ", ".join(new["terms"]) or "-"
-    )
+    # The matched terms stay in the record: with a reference code they would tie a health reason
+    # to a patient in a file many people read.
+    logger.warning("escalation %s %s (%d vocabulary terms)", escalation.outcome, reference or "NOT STORED", len(new["terms"]))
     events: list[dict[str, Any]] = [
         outcome(escalation.outcome),
         SlotSet(c.SLOT_ESCALATION_REFERENCE, reference),

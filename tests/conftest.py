@@ -22,8 +22,17 @@ CORPORA_DIR = REPO_ROOT / "tests" / "corpora"  # development set (used to build 
 HELDOUT_DIR = REPO_ROOT / "tests" / "heldout"  # the held-out set (README: how it was used)
 BLIND_DIR = REPO_ROOT / "tests" / "blind"  # a second blind set, written after the first tuning round
 CONFIRM_DIR = REPO_ROOT / "tests" / "confirm"  # a third blind set, measured once after the SVM blend
+REAL_DIR = REPO_ROOT / "tests" / "real"  # real patient wording from public pages, written blind (docs/evaluation.md)
+MULTITURN_DIR = REPO_ROOT / "tests" / "multiturn"  # conversations of 2-6 turns, written blind
 #: Every case set, by name. The safety gate (tests/e2e/test_safety_gate.py) runs all of them.
-CASE_SETS = {"development": CORPORA_DIR, "heldout": HELDOUT_DIR, "blind": BLIND_DIR, "confirm": CONFIRM_DIR}
+CASE_SETS = {
+    "development": CORPORA_DIR,
+    "heldout": HELDOUT_DIR,
+    "blind": BLIND_DIR,
+    "confirm": CONFIRM_DIR,
+    "real": REAL_DIR,
+    "multiturn": MULTITURN_DIR,
+}
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ from mesoguide.paths import REPO_ROOT
 from mesoguide.runtime import MANY_PATIENTS_ONE_ADDRESS
 from mesoguide.stack import Stack, isolated_config
 
-DEFAULT_CASES = (REPO_ROOT / "tests" / "heldout", REPO_ROOT / "tests" / "blind")
+DEFAULT_CASES = tuple(REPO_ROOT / "tests" / name for name in ("heldout", "blind", "real", "multiturn"))
 
 
 def _case_paths(args: list[str]) -> list[Path]:

@@ -14,7 +14,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from mesoguide.constants import PARSE_KEY_GUARDRAIL, PARSE_KEY_SENTENCE_INTENTS
-from mesoguide.guardrail.content import has_content
+from mesoguide.guardrail.content import carries_content
 from mesoguide.guardrail.matcher import GuardrailMatch, GuardrailMatcher
 from mesoguide.guardrail.precedence import DEFAULT_ESCALATION_SHARE, Escalation, Evidence, decide
 
@@ -45,7 +45,7 @@ def escalation_of_latest(
         ranking=[(str(name), float(conf)) for name, conf in recorded.get("ranking") or []],
         entity_types=[str(e.get("entity", "")) for e in latest.get("entities") or []] + [m.entity for m in matches],
         routed_intent=intent,
-        has_content=has_content(text, found),
+        has_content=carries_content(text, found),
         sentence_intents=[(str(n), float(p)) for n, p in latest.get(PARSE_KEY_SENTENCE_INTENTS) or []],
     )
     share = float(recorded.get("escalation_share") or DEFAULT_ESCALATION_SHARE)

@@ -108,21 +108,47 @@ FILLER = frozenset(
         "it",
     ]
 )
+#: Words that ask to go on with the last answer ("tell me more", "why?", "why do i need one",
+#: "what does that mean"): a follow-up of the topic, not a question of its own.
+FOLLOW_UP = frozenset(
+    [
+        "tell", "more", "why", "explain", "elaborate", "detail", "details", "info", "information",
+        "further", "else", "go", "come", "mean", "means", "meaning", "do", "does", "did", "i", "need",
+        "matter", "matters", "important", "is", "so", "can", "you",
+    ]
+)
 _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 
 
-def has_content(text: str, matches: Iterable[GuardrailMatch]) -> bool:
+def carries_content(text: str, matches: Iterable[GuardrailMatch]) -> bool:
+    """What the guardrail judges by: content of its own, and not a follow-up of the last answer."""
+    matches = list(matches)
+    return has_content(text, matches) and not is_follow_up(text, matches)
+
+
+def is_follow_up(text: str, matches: Iterable[GuardrailMatch]) -> bool:
+    """True for "tell me more", "why?", "why do i need one": no content of its own and at least one
+    word asking to go on with the last answer."""
+    words = [w.group().lower() for w in _WORD.finditer(text)]
+    matches = list(matches)
+    if not words or any(m.is_guardrail for m in matches) or not any(w in FOLLOW_UP for w in words):
+        return False
+    return not has_content(text, matches, extra=FOLLOW_UP)
+
+
+def has_content(text: str, matches: Iterable[GuardrailMatch], *, extra: frozenset[str] = frozenset()) -> bool:
     """True when the message holds a word that is not an acknowledgement, a filler word or part
     of a named treatment area.
 
     Args:
         text: The message as typed.
         matches: The guardrail matcher's matches in it (areas are what count here).
+        extra: More words that carry no content here.
     """
     covered = [(m.start, m.end) for m in matches if m.entity == ENTITY_TREATMENT_AREA]
     for word in _WORD.finditer(text):
         if any(start <= word.start() and word.end() <= end for start, end in covered):
             continue
-        if word.group().lower() not in ACKNOWLEDGEMENTS | FILLER:
+        if word.group().lower() not in ACKNOWLEDGEMENTS | FILLER | extra:
             return True
     return False

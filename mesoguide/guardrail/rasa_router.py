@@ -56,7 +56,7 @@ from mesoguide.constants import (
     PARSE_KEY_SENTENCE_INTENTS,
 )
 from mesoguide.errors import ComponentConfigError
-from mesoguide.guardrail.content import has_content
+from mesoguide.guardrail.content import carries_content, is_follow_up
 from mesoguide.guardrail.matcher import GuardrailMatch, GuardrailMatcher
 from mesoguide.guardrail.pipeline import PIPELINE_FORMAT, build_nlp, load_nlp, vocabulary_files
 from mesoguide.guardrail.precedence import DEFAULT_ESCALATION_SHARE, Escalation, Evidence, decide, escalation_for_intent
@@ -176,14 +176,15 @@ class GuardrailRouter(GraphComponent, EntityExtractorMixin):
             for r in message.get(INTENT_RANKING_KEY) or []
             if r.get(INTENT_NAME_KEY) != INTENT_NLU_FALLBACK
         ]
-        content = has_content(message.get(TEXT) or "", matches)
+        follow_up = is_follow_up(message.get(TEXT) or "", matches)
+        content = carries_content(message.get(TEXT) or "", matches)
         sentences = [(str(name), float(conf)) for name, conf in message.get(PARSE_KEY_SENTENCE_INTENTS) or []]
         evidence = Evidence(
             predicted_intent=predicted, ranking=ranking, entity_types=[m.entity for m in matches],
             has_content=content, sentence_intents=sentences,
         )
         escalation = decide(evidence, escalation_share=self._escalation_share)
-        new_intent = _routed_intent(predicted, escalation, content, matches)
+        new_intent = _routed_intent(predicted, escalation, content, matches, follow_up=follow_up)
         routed = new_intent is not None
         if new_intent is not None:
             ranked = {INTENT_NAME_KEY: new_intent, PREDICTED_CONFIDENCE_KEY: 1.0}
@@ -215,16 +216,18 @@ def loaded_matcher() -> GuardrailMatcher | None:
 
 
 def _routed_intent(
-    predicted: str | None, escalation: Escalation | None, content: bool, matches: list[GuardrailMatch]
+    predicted: str | None, escalation: Escalation | None, content: bool, matches: list[GuardrailMatch], *, follow_up: bool = False
 ) -> str | None:
     """The intent the dialogue should act on instead of the predicted one, or ``None`` to keep it.
 
     An escalation of higher precedence than the prediction wins. A message that only names a
-    treatment area ("for my face", "and for cellulite?") is a follow-up of the last answer,
-    whatever the classifier guessed from so few words.
+    treatment area ("for my face", "and for cellulite?") or asks to go on ("tell me more", "why?")
+    is a follow-up of the last answer, whatever the classifier guessed from so few words.
     """
     if escalation is not None:
         return escalation.intent if escalation != escalation_for_intent(predicted) else None
+    if follow_up:
+        return INTENT_INFORM_AREA if predicted != INTENT_INFORM_AREA else None
     if escalation_for_intent(predicted) is not None and not content:
         # The classifier's escalation guess about a message without content is not a decision.
         return INTENT_INFORM_AREA if _names_an_area(matches) else INTENT_OUT_OF_SCOPE

@@ -246,7 +246,7 @@ def socket_payloads(rng: random.Random) -> Iterator[tuple[Any, bool]]:
             yield rng.choice(["text", 5, None, [1, 2]]), False
 
 
-async def _socket_fuzz(url: str, payloads: list[tuple[Any, bool]], sockets: int = 4) -> Counter:
+async def _socket_fuzz(url: str, payloads: list[tuple[Any, bool]], sockets: int = 8) -> Counter:
     counts: Counter = Counter()
     chunks = [payloads[i::sockets] for i in range(sockets)]
 
@@ -291,5 +291,5 @@ def test_socketio_fuzz(live: LiveAssistant, live_stack: Stack) -> None:
     _report("socket.io", counts)
     assert counts["answered"] + counts["silent"] + counts["ignored malformed"] >= INPUTS_PER_ENTRY_POINT
     assert counts["silent"] == 0, counts
-    assert counts["sockets still connected"] == 4
+    assert counts["sockets still connected"] == 8
     _no_process_gone(live_stack)

@@ -72,6 +72,21 @@ def test_a_bare_yes_is_never_lifted_to_an_escalation(matcher: GuardrailMatcher) 
     assert route(matcher, "ok", c.INTENT_NLU_FALLBACK, 0.2).get("intent")["name"] == c.INTENT_NLU_FALLBACK
 
 
+GO_ON = ["tell me more", "tell me more pls", "why?", "why do i need one", "what does that mean", "go on"]
+FOLLOW_UPS_WITH_TERMS = ["why? my cheek is leaking pus", "tell me more, I'm pregnant", "why does it matter if i take warfarin"]
+
+
+@pytest.mark.parametrize("text", GO_ON)
+def test_asking_to_go_on_follows_the_last_answer_whatever_the_classifier_guessed(matcher: GuardrailMatcher, text: str) -> None:
+    for guess in (c.INTENT_MEDICAL_ADVICE, c.INTENT_CONTRAINDICATION, "ask_pain"):
+        assert route(matcher, text, guess).get("intent")["name"] == c.INTENT_INFORM_AREA, (text, guess)
+
+
+@pytest.mark.parametrize("text", FOLLOW_UPS_WITH_TERMS)
+def test_a_follow_up_with_a_vocabulary_term_still_escalates(matcher: GuardrailMatcher, text: str) -> None:
+    assert route(matcher, text, c.INTENT_AFFIRM).get("intent")["name"] in (c.INTENT_RED_FLAG, c.INTENT_CONTRAINDICATION)
+
+
 @pytest.mark.parametrize(("text", "expected"), [("pregnant?", c.INTENT_CONTRAINDICATION), ("yes, pus", c.INTENT_RED_FLAG)])
 def test_vocabulary_terms_still_escalate_the_shortest_message(matcher: GuardrailMatcher, text: str, expected: str) -> None:
     assert route(matcher, text, c.INTENT_AFFIRM).get("intent")["name"] == expected
