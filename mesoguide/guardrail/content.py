@@ -106,6 +106,13 @@ FILLER = frozenset(
         "those",
         "these",
         "it",
+        "if",
+        "specifically",
+        "just",
+        "only",
+        "instead",
+        "same",
+        "as",
     ]
 )
 #: Words that ask to go on with the last answer ("tell me more", "why?", "why do i need one",
