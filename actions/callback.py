@@ -36,6 +36,7 @@ from mesoguide.escalations.spool import spool
 from mesoguide.guardrail.action_check import escalation_of_latest
 from mesoguide.guardrail.precedence import Escalation
 from mesoguide.knowledge import KnowledgeBase
+from mesoguide.knowledge.topics import topic_for_intent
 
 logger = logging.getLogger(__name__)
 
@@ -170,10 +171,24 @@ class ValidateCallbackForm(Injected, FormValidationAction):
         stop = self._stop_or_none(value, tracker)
         if stop is not None:
             return stop
+        if self._answered_a_question(value, tracker, dispatcher):
+            return {slot: None}  # the form asks for this detail again
         cleaned = clean(value)
         if cleaned is None:
             return self._reprompt(dispatcher, invalid, slot)
         return {slot: cleaned}
+
+    def _answered_a_question(self, value: Any, tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
+        """A question about a topic typed into the form ("how long is the downtime btw") gets its
+        answer, and is not taken for a name or a time."""
+        if not ci.is_question(value):
+            return False
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        topic_id = topic_for_intent(intent, self._kb.topics)
+        if topic_id is None:
+            return False
+        dispatcher.utter_message(text=self._kb.render(self._kb.topics[topic_id].answer))
+        return True
 
     def validate_callback_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

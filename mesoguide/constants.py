@@ -44,6 +44,7 @@ INTENT_INFORM_AREA: Final = "inform_area"
 INTENT_OUT_OF_SCOPE: Final = "out_of_scope"
 INTENT_REQUEST_CALLBACK: Final = "request_callback"  # the "Request a callback" button
 INTENT_AFFIRM: Final = "affirm"  # a bare "yes" / "ok": agrees to whatever the last reply offered
+INTENT_THANK: Final = "thank"  # also "no thats ok": an offer turned down politely
 INTENT_NLU_FALLBACK: Final = "nlu_fallback"
 SMALLTALK_INTENTS: Final = ("greet", "thank", "goodbye", "ask_is_bot")
 # An FAQ intent is this prefix + a topic id (``ask_sessions`` -> ``sessions``).

@@ -30,6 +30,14 @@ _CHANGE = {
     "contact": re.compile(r"\b(contact|phone|number|mobile|e-?mail|address)\b", re.I),
     "time": re.compile(r"\b(time|when|day)\b", re.I),
 }
+# A question typed into the form ("how long is the downtime btw", "does the treatment hurt") is not
+# a name or a time: the form asks again instead of storing it. Three words at least ("Will Smith"
+# is a name; "can you ring after 5" is a time, so "can" and "will" do not start a question there).
+_QUESTION_WORDS = frozenset(
+    ["how", "what", "whats", "what's", "why", "where", "which", "who", "does", "do", "is", "are", "should", "did", "has",
+     "have", "tell"]
+)
+_QUESTION_MIN_WORDS = 3
 _SHORT = 60  # a cancel word counts in short messages only: "Stop" is not cancelling in a long time text
 
 
@@ -53,6 +61,15 @@ def yes_no(text: object) -> bool | None:
     return None
 
 
+def is_question(text: object) -> bool:
+    """Whether the text asks something: three words or more, with a question mark or a question
+    word first."""
+    words = _clean(text).lower().replace("\u2019", "'").split()
+    if len(words) < _QUESTION_MIN_WORDS:
+        return False
+    return "?" in " ".join(words) or words[0] in _QUESTION_WORDS
+
+
 def has_markup_or_controls(value: str) -> bool:
     """Angle brackets, braces or control characters: never part of a name, contact or time."""
     return any(ch in "<>{}" or unicodedata.category(ch) in ("Cc", "Cf") for ch in value)
@@ -62,6 +79,8 @@ def clean_name(text: object) -> str | None:
     """A name: letters with spaces, dots, apostrophes or hyphens, 2-80 characters."""
     value = _clean(text)
     if not 2 <= len(value) <= MAX_NAME or has_markup_or_controls(value):
+        return None
+    if is_question(value) and not value.istitle():  # "Do Van Minh" is a name, "does it hurt" is not
         return None
     return value if _NAME.match(value) else None
 
@@ -82,7 +101,7 @@ def clean_contact(text: object) -> tuple[str | None, str | None] | None:
 def clean_time(text: object) -> str | None:
     """A preferred time in the patient's words, 2-100 characters, no markup."""
     value = _clean(text)
-    if not 2 <= len(value) <= MAX_TIME or has_markup_or_controls(value):
+    if not 2 <= len(value) <= MAX_TIME or has_markup_or_controls(value) or is_question(value):
         return None
     return value
 

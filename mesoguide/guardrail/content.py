@@ -127,6 +127,16 @@ FOLLOW_UP = frozenset(
 _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 
 
+#: First words that turn an offer down ("no thats ok", "nope", "no thanks").
+NEGATIONS = frozenset(["no", "nope", "nah", "not", "dont", "don't", "never"])
+
+
+def declines(text: str) -> bool:
+    """True when the message starts by saying no ("no thats ok", "nah im good")."""
+    first = _WORD.search(text.lower().replace("\u2019", "'"))
+    return first is not None and first.group() in NEGATIONS
+
+
 def carries_content(text: str, matches: Iterable[GuardrailMatch]) -> bool:
     """What the guardrail judges by: content of its own, and not a follow-up of the last answer."""
     matches = list(matches)

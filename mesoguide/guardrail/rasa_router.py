@@ -49,14 +49,16 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from mesoguide.constants import (
     ENTITY_TREATMENT_AREA,
+    INTENT_AFFIRM,
     INTENT_INFORM_AREA,
     INTENT_NLU_FALLBACK,
     INTENT_OUT_OF_SCOPE,
+    INTENT_THANK,
     PARSE_KEY_GUARDRAIL,
     PARSE_KEY_SENTENCE_INTENTS,
 )
 from mesoguide.errors import ComponentConfigError
-from mesoguide.guardrail.content import carries_content, is_follow_up
+from mesoguide.guardrail.content import carries_content, declines, is_follow_up
 from mesoguide.guardrail.matcher import GuardrailMatch, GuardrailMatcher
 from mesoguide.guardrail.pipeline import PIPELINE_FORMAT, build_nlp, load_nlp, vocabulary_files
 from mesoguide.guardrail.precedence import DEFAULT_ESCALATION_SHARE, Escalation, Evidence, decide, escalation_for_intent
@@ -184,7 +186,9 @@ class GuardrailRouter(GraphComponent, EntityExtractorMixin):
             has_content=content, sentence_intents=sentences,
         )
         escalation = decide(evidence, escalation_share=self._escalation_share)
-        new_intent = _routed_intent(predicted, escalation, content, matches, follow_up=follow_up)
+        new_intent = _routed_intent(
+            predicted, escalation, content, matches, follow_up=follow_up, declined=declines(message.get(TEXT) or "")
+        )
         routed = new_intent is not None
         if new_intent is not None:
             ranked = {INTENT_NAME_KEY: new_intent, PREDICTED_CONFIDENCE_KEY: 1.0}
@@ -216,7 +220,13 @@ def loaded_matcher() -> GuardrailMatcher | None:
 
 
 def _routed_intent(
-    predicted: str | None, escalation: Escalation | None, content: bool, matches: list[GuardrailMatch], *, follow_up: bool = False
+    predicted: str | None,
+    escalation: Escalation | None,
+    content: bool,
+    matches: list[GuardrailMatch],
+    *,
+    follow_up: bool = False,
+    declined: bool = False,
 ) -> str | None:
     """The intent the dialogue should act on instead of the predicted one, or ``None`` to keep it.
 
@@ -226,7 +236,10 @@ def _routed_intent(
     """
     if escalation is not None:
         return escalation.intent if escalation != escalation_for_intent(predicted) else None
-    if follow_up:
+    if predicted == INTENT_AFFIRM and declined:
+        # "no thats ok" shares "ok" with a yes: it turns the offer down, politely.
+        return INTENT_THANK
+    if follow_up and predicted != INTENT_AFFIRM:  # "go on then" after an offer is a yes
         return INTENT_INFORM_AREA if predicted != INTENT_INFORM_AREA else None
     if escalation_for_intent(predicted) is not None and not content:
         # The classifier's escalation guess about a message without content is not a decision.

@@ -295,3 +295,13 @@ def test_submit_after_a_red_flag_in_the_form_sends_the_urgent_message_first(kb, 
     assert slots_of(events)[c.SLOT_TURN_OUTCOME] == "escalate:red_flag"
     [record] = sqlite_store.list()
     assert record["urgent"]
+
+
+@pytest.mark.parametrize(("slot", "text", "topic"), [
+    (c.SLOT_CALLBACK_NAME, "how long is the downtime btw", "downtime"),
+    (c.SLOT_CALLBACK_TIME, "does the treatment hurt", "pain"),
+])
+def test_a_question_typed_into_the_form_is_answered_and_the_detail_asked_again(validate, domain, kb, slot, text, topic) -> None:
+    messages, slots = _validate(validate, domain, slot, text, intent=f"ask_{topic}", predicted=f"ask_{topic}")
+    assert slots == {slot: None}, "not stored as a name or a time; the form asks again"
+    assert [m["text"] for m in messages] == [kb.render(kb.topics[topic].answer)]

@@ -145,3 +145,19 @@ def test_redaction_covers_the_ways_people_write_contact_details(text: str, gone:
 )
 def test_redaction_keeps_clinical_words_and_treatment_dates(text: str) -> None:
     assert redact(text) == text
+
+
+@pytest.mark.parametrize("text", ["how long is the downtime btw", "does the treatment hurt", "whats the clinic phone number",
+                                  "is there any downtime", "tell me about the cost"])
+def test_a_question_typed_into_the_form_is_not_a_name_or_a_time(text: str) -> None:
+    assert ci.clean_name(text) is None and ci.clean_time(text) is None
+
+
+@pytest.mark.parametrize("text", ["Will Smith", "Ana Silva", "Do Van Minh"])
+def test_names_that_start_like_questions_are_still_names(text: str) -> None:
+    assert ci.clean_name(text) == text
+
+
+@pytest.mark.parametrize("text", ["can you ring after 5", "when you can", "any time on tuesday", "tuesday?"])
+def test_times_that_sound_like_questions_are_still_times(text: str) -> None:
+    assert ci.clean_time(text) == text

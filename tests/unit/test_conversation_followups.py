@@ -82,6 +82,12 @@ def test_asking_to_go_on_follows_the_last_answer_whatever_the_classifier_guessed
         assert route(matcher, text, guess).get("intent")["name"] == c.INTENT_INFORM_AREA, (text, guess)
 
 
+@pytest.mark.parametrize("text", ["no thats ok", "no thanks", "nah im good", "No, that's fine"])
+def test_turning_an_offer_down_is_not_a_yes(matcher: GuardrailMatcher, text: str) -> None:
+    assert route(matcher, text, c.INTENT_AFFIRM).get("intent")["name"] == c.INTENT_THANK
+    assert route(matcher, "ok", c.INTENT_AFFIRM).get("intent")["name"] == c.INTENT_AFFIRM, "a yes stays a yes"
+
+
 @pytest.mark.parametrize("text", FOLLOW_UPS_WITH_TERMS)
 def test_a_follow_up_with_a_vocabulary_term_still_escalates(matcher: GuardrailMatcher, text: str) -> None:
     assert route(matcher, text, c.INTENT_AFFIRM).get("intent")["name"] in (c.INTENT_RED_FLAG, c.INTENT_CONTRAINDICATION)
