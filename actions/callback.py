@@ -28,7 +28,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.dependencies import Injected, resolve_store
 from actions.escalate import escalate, new_escalation
-from actions.replies import outcome
+from actions.replies import latest_intent, outcome
 from mesoguide import constants as c
 from mesoguide.escalations import callback_input as ci
 from mesoguide.escalations.models import CallbackRequest
@@ -78,14 +78,16 @@ class _Ask(Injected):
 
 class ActionAskCallbackConsent(_Ask, Action):
     """First question. A callback request without an escalation before it is a request for a
-    person: it is recorded as a ``human`` escalation first, so it reaches the queue."""
+    person: it is recorded as a ``human`` escalation first, so it reaches the queue. So is a
+    request for a person that takes the callback offer ("ok call me"): the turn is
+    ``escalate:human`` and the record counts it, and the form starts at once."""
 
     slot = c.SLOT_CALLBACK_CONSENT
     buttons = YES_NO_BUTTONS
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
-        if not tracker.get_slot(c.SLOT_ESCALATION_REFERENCE):
+        if not tracker.get_slot(c.SLOT_ESCALATION_REFERENCE) or latest_intent(tracker) == Escalation.HUMAN.intent:
             events = escalate(
                 dispatcher,
                 self._kb,

@@ -83,7 +83,7 @@ def test_every_intent_is_routed_to_the_right_action(domain: dict[str, Any], kb: 
     expected_routes = {i: {a} for i, a in expected.items()}
     # A bare "yes" starts the callback form after the callback offer, else gets the topic prompt.
     expected_routes[c.INTENT_AFFIRM] = {c.FORM_CALLBACK, c.ACTION_OFFER_HELP}
-    # "Ok call me" while a callback is on offer takes it (the escalation is already recorded).
+    # "Ok call me" while a callback is on offer takes it: the form's first step records the request.
     expected_routes[Escalation.HUMAN.intent] = {c.ACTION_ESCALATE, c.FORM_CALLBACK}
     assert expected_routes == routes
     assert set(routes) - {c.INTENT_NLU_FALLBACK} == set(domain["intents"])
