@@ -313,7 +313,8 @@ async def run_chaos(stack: ProductionStack, target: Target, conversations: int) 
         duplicates += duplicate_turns(messages, events)
         interleaved += 0 if turns_in_order(events) else 1
     recorded = escalation_conversations(stack.escalation_url)
-    told = {m.sender for m in patients.messages if escalated(m)}
+    # Records name the conversation by its namespaced id (mesoguide.conversation_ids).
+    told = {conversation_id("rest", m.sender) for m in patients.messages if escalated(m)}
     pairs_interleaved = await simultaneous_pairs(target, stack, pairs=5)
     return {
         "conversations": conversations,

@@ -26,11 +26,19 @@ def test_case_file_is_well_formed(path) -> None:
     assert all(c.must_escalate for c in escalating) or path.name.startswith("faq")
 
 
+# In a conversation, a short reply ("yes please", "thanks", "for hair?") is judged by what came
+# before it, not by its words: such replies are in the training data by nature. Longer turns, and
+# every single-message case, must not be.
+SHORT_REPLY_WORDS = 3
+
+
 def test_no_corpus_text_is_in_the_training_data() -> None:
     training = [_tokens(t) for lines in nlu_examples().values() for t in lines]
     near = []
     for case in load_case_files(CASE_FILES):
         for turn in case.turns:
+            if len(case.turns) > 1 and len(turn.text.split()) <= SHORT_REPLY_WORDS:
+                continue
             tokens = _tokens(turn.text)
             for seen in training:
                 if len(tokens & seen) / max(1, len(tokens | seen)) >= 0.8:  # same words, maybe reordered
