@@ -107,7 +107,8 @@ def serve_rasa(port: int, endpoints: str) -> int:
             "--credentials",
             str(credentials),
             "--interface",
-            os.environ.get("MESOGUIDE_RASA_INTERFACE", "0.0.0.0"),
+            # Loopback unless configured otherwise (deploy/ sets the container's interface).
+            os.environ.get("MESOGUIDE_RASA_INTERFACE", "127.0.0.1"),
             "--port",
             str(port),
             "--enable-api",

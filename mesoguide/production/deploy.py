@@ -63,7 +63,16 @@ def _nginx(config: ProductionConfig, *, rasa: list[str], actions: list[str], act
         user="www-data",
     )
     # In a container nginx listens on every interface of its own network namespace.
-    return render.nginx_conf(config.with_overrides(public_host="0.0.0.0"), shape, default_knowledge())
+    return render.nginx_conf(config.with_overrides(public_host=CONTAINER_INTERFACE), shape, default_knowledge())
+
+
+#: The interface every server binds inside its container. Every MesoGuide server binds loopback
+#: unless told otherwise; in a container loopback is unreachable from the other containers, so the
+#: rendered files say so explicitly. The container network is the boundary: nginx is the only
+#: published service (compose) and NetworkPolicies limit who reaches what (Kubernetes).
+CONTAINER_INTERFACE = "0.0.0.0"  # inside a container's own network namespace only
+#: Environment that points every server at :data:`CONTAINER_INTERFACE`.
+CONTAINER_BIND_ENV = {"SANIC_HOST": CONTAINER_INTERFACE, "MESOGUIDE_RASA_INTERFACE": CONTAINER_INTERFACE}
 
 
 def _process_env(config: ProductionConfig) -> dict[str, str]:
@@ -101,7 +110,7 @@ def action_command(port: int) -> list[str]:
 
 
 NOTIFIER_COMMAND = ["python", "-m", "mesoguide.escalations", "notify"]
-DASHBOARD_COMMAND = ["python", "-m", "mesoguide.dashboard", "--host", "0.0.0.0", "--port", str(DASHBOARD_PORT)]
+DASHBOARD_COMMAND = ["python", "-m", "mesoguide.dashboard", "--host", CONTAINER_INTERFACE, "--port", str(DASHBOARD_PORT)]
 
 
 # --- docker-compose --------------------------------------------------------------------------
@@ -111,7 +120,7 @@ def compose(config: ProductionConfig) -> dict[str, Any]:
     """docker-compose.yml: one container per process, as ``make run-production`` runs them."""
     env = {
         **_process_env(config),
-        "SANIC_HOST": "0.0.0.0",
+        **CONTAINER_BIND_ENV,
         "MESOGUIDE_DATABASE_URL": _database_url(config).replace("$(POSTGRES_PASSWORD)", "${POSTGRES_PASSWORD}"),
     }
     secrets = {name: f"${{{name}:?set {name} in deploy/.env}}" for name in SECRET_NAMES}
@@ -186,7 +195,7 @@ def compose_nginx(config: ProductionConfig) -> str:
         config,
         rasa=[f"rasa-{i + 1}:{RASA_PORT}" for i in range(config.rasa_replicas)],
         actions=[f"actions-{i + 1}:{ACTION_PORT}" for i in range(config.action_workers)],
-        action_lb=f"0.0.0.0:{ACTION_LB_PORT}",
+        action_lb=f"{CONTAINER_INTERFACE}:{ACTION_LB_PORT}",
     )
 
 
@@ -207,7 +216,7 @@ def _container(
     probe_path: str | None = None,
 ) -> dict[str, Any]:
     env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in _process_env(config).items()]
-    env += [{"name": "SANIC_HOST", "value": "0.0.0.0"}]
+    env += [{"name": k, "value": v} for k, v in CONTAINER_BIND_ENV.items()]
     env += [{"name": name, "valueFrom": {"secretKeyRef": {"name": "mesoguide-secrets", "key": name}}} for name in SECRET_NAMES]
     env += [{"name": "MESOGUIDE_DATABASE_URL", "value": _database_url(config)}]
     env += extra_env or []
