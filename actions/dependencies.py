@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from mesoguide.escalations import EscalationConfig, EscalationStore, store_from_config
+from mesoguide.escalations import EscalationStore, default_store
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase, default_knowledge
 
@@ -31,17 +31,6 @@ def resolve(
     if matcher is None:
         matcher = default_matcher() if knowledge is None else GuardrailMatcher.from_knowledge(kb)
     return kb, matcher
-
-
-@functools.lru_cache(maxsize=1)
-def default_store() -> EscalationStore:
-    """The escalation store of this process, from ``MESOGUIDE_DATABASE_URL`` (created on first use).
-
-    Raises:
-        Exception: Whatever the database raises when it cannot be reached; ``escalate`` catches it
-            so the patient still gets the clinic's number.
-    """
-    return store_from_config(EscalationConfig.from_env())
 
 
 class Injected:

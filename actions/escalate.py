@@ -22,18 +22,17 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import read_context
-from actions.dependencies import Injected, resolve_store
+from actions.dependencies import Injected
 from actions.replies import latest_intent, outcome
 from mesoguide import constants as c
+from mesoguide.escalations import store_or_spool
 from mesoguide.escalations.models import NewEscalation
-from mesoguide.escalations.spool import spool, spool_path
 from mesoguide.escalations.store import EscalationStore
 from mesoguide.escalations.transcript import excerpt_from_events
 from mesoguide.guardrail.action_check import escalation_of_latest
 from mesoguide.guardrail.matcher import GuardrailMatch
 from mesoguide.guardrail.precedence import Escalation
 from mesoguide.knowledge import KnowledgeBase
-from mesoguide.logsafe import hashed
 from mesoguide.reply_meta import ReplyMeta, custom_payload
 
 logger = logging.getLogger(__name__)
@@ -116,19 +115,6 @@ def new_escalation(tracker: Tracker, escalation: Escalation, matches: Sequence[G
             tracker.events, form_names=[c.FORM_CALLBACK], known_values=_callback_values(tracker)
         ),
     )
-
-
-def store_or_spool(new: NewEscalation, store: EscalationStore | None) -> str | None:
-    """The stored record's reference code, or None when storing failed (logged, spooled)."""
-    try:
-        return resolve_store(store).record(new)["reference"]
-    except Exception:  # any storage failure: the patient must still be helped
-        logger.critical(
-            "ESCALATION NOT STORED (%s, conversation %s): the patient was told to call the clinic; "
-            "record appended to %s", new["reason"], hashed(new["conversation_id"]), spool_path(), exc_info=True,
-        )
-        spool({"kind": "escalation", **new})
-        return None
 
 
 def _callback_values(tracker: Tracker) -> list[str]:

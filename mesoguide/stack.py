@@ -473,11 +473,11 @@ def _serve() -> int:
 
 def write_secret(path: Path, value: str) -> Path:
     """Write a secret to a file only its owner can read (folder 0700, file 0600)."""
+    from mesoguide.production.render import write_private
+
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.parent.chmod(0o700)
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(value + "\n", encoding="utf-8")
+    write_private(path, value + "\n")
     return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
 
 

@@ -35,6 +35,7 @@ from mesoguide.escalations.codes import normalize_reference
 from mesoguide.escalations.config import EscalationConfig
 from mesoguide.escalations.models import REASONS, STATUSES
 from mesoguide.escalations.store import EscalationNotFound, EscalationStore
+from mesoguide.runtime.http_guard import client_address
 
 SESSION_COOKIE = "mg_session"
 LOGIN_CSRF_COOKIE = "mg_login_csrf"
@@ -111,10 +112,10 @@ def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = 
             return html(pages.message_page("Form expired", "Reload the log-in page and try again."), status=403)
         username = (request.form.get("username") or "").strip()[:64]
         password = (request.form.get("password") or "")[:200]
-        account, address = username.lower(), _client(request)
+        account, address = username.lower(), client_address(request)
         wait = max(accounts.locked_for(account), addresses.locked_for(address))
         if wait > 0:
-            store.audit(username or "-", "login_locked_out", _client(request))
+            store.audit(username or "-", "login_locked_out", client_address(request))
             minutes = max(1, round(wait / 60))
             error = f"Too many failed log-ins. Try again in {minutes} minute(s)."
             page = pages.login_page(secrets.token_urlsafe(32), error=error)
@@ -124,14 +125,14 @@ def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = 
         addresses.failed(address)
         ok = bool(username) and await asyncio.to_thread(store.check_login, username, password)
         if not ok:
-            store.audit(username or "-", "login_failed", _client(request))
+            store.audit(username or "-", "login_failed", client_address(request))
             await asyncio.sleep(FAILED_LOGIN_DELAY_S)  # slows password guessing
             token = secrets.token_urlsafe(32)
             response = html(pages.login_page(token, error="Wrong user name or password."), status=401)
             set_cookie(response, LOGIN_CSRF_COOKIE, token, 3600, request)
             return response
         accounts.succeeded(account)
-        store.audit(username, "login", _client(request))
+        store.audit(username, "login", client_address(request))
         token, _ = store.open_session(username, minutes=config.session_minutes)
         response = redirect("/")
         set_cookie(response, SESSION_COOKIE, token, config.session_minutes * 60, request)
@@ -205,13 +206,6 @@ def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = 
         return html(page, status=404)
 
     return app
-
-
-def _client(request: Request) -> str:
-    # Behind the profile's nginx every request comes from loopback with X-Real-IP set; elsewhere
-    # the header is not trusted.
-    peer = request.ip or "unknown"
-    return request.headers.get("x-real-ip", peer) if peer in ("127.0.0.1", "::1") else peer
 
 
 def _over_https(request: Request) -> bool:

@@ -42,6 +42,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from mesoguide import constants as c
 from mesoguide.conversation_ids import conversation_id
+from mesoguide.escalations.models import NewEscalation
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.guardrail.precedence import Escalation, decide_escalation
 from mesoguide.knowledge import KnowledgeBase, default_knowledge
@@ -196,7 +197,7 @@ class NeverSilent:
         kb: KnowledgeBase,
         settings: Settings,
         matcher: Callable[[], GuardrailMatcher] | None = None,
-        record: Callable[[dict[str, Any]], str | None] | None = None,
+        record: Callable[[NewEscalation], str | None] | None = None,
     ) -> None:
         self._kb = kb
         self._settings = settings
@@ -257,18 +258,16 @@ class NeverSilent:
     async def _store(
         self, loop: asyncio.AbstractEventLoop, message: UserMessage, escalation: Escalation, terms: list[str], text: str
     ) -> str | None:
-        from mesoguide.escalations.redaction import redact
-        from mesoguide.escalations.transcript import MAX_MESSAGE_CHARS
+        from mesoguide.escalations.transcript import excerpt_from_events
 
-        excerpt = text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + " [...]"
-        new = {
-            "conversation_id": message.sender_id,
-            "channel": message.input_channel or "unknown",
-            "reason": escalation.value,
-            "urgent": escalation is Escalation.RED_FLAG,
-            "terms": terms,
-            "excerpt": f"patient: {redact(excerpt)}",
-        }
+        new = NewEscalation(
+            conversation_id=message.sender_id,
+            channel=message.input_channel or "unknown",
+            reason=escalation.value,
+            urgent=escalation is Escalation.RED_FLAG,
+            terms=terms,
+            excerpt=excerpt_from_events([{"event": "user", "text": text}]),
+        )
         try:
             return await asyncio.wait_for(loop.run_in_executor(None, self._record, new), 5.0)
         except Exception as exc:  # noqa: BLE001 - the reply says to call the clinic instead
@@ -312,22 +311,11 @@ def _model_matcher() -> GuardrailMatcher:
     return loaded_matcher() or _built_matcher()
 
 
-_STORE: list[Any] = []
+def record_escalation(new: NewEscalation) -> str | None:
+    """Store an escalation in the process's escalation store; spooled when that fails."""
+    from mesoguide.escalations import store_or_spool
 
-
-def record_escalation(new: dict[str, Any]) -> str | None:
-    """Store an escalation in the environment's escalation store; spool it when that fails."""
-    from mesoguide.escalations import EscalationConfig, store_from_config
-    from mesoguide.escalations.spool import spool
-
-    try:
-        if not _STORE:
-            _STORE.append(store_from_config(EscalationConfig.from_env()))
-        return _STORE[0].record(new)["reference"]
-    except Exception as exc:  # noqa: BLE001 - any storage failure: the record goes to the spool
-        logger.critical("escalation (%s) not stored (%s): appended to the spool", new.get("reason"), type(exc).__name__)
-        spool({"kind": "escalation", **new})
-        return None
+    return store_or_spool(new)
 
 
 _APPLIED: list[NeverSilent] = []

@@ -78,6 +78,20 @@ def _parallel(jobs: list[Callable[[], str]]) -> Counter:
         return Counter(pool.map(lambda job: job(), jobs))
 
 
+def _check_webhook_run(
+    name: str, counts: Counter, providers: FakeProviders, provider: str, recipients: list[str], stack: Stack
+) -> None:
+    """A webhook run's verdict: every accepted message got a reply through the provider's API,
+    no 5xx, no process gone; the counts are printed."""
+    silent = [r for r in recipients if not providers.wait_for(lambda r=r: bool(providers.sent_to(provider, r)), 60)]
+    counts["replied"] = len(recipients) - len(silent)
+    counts["silent"] = len(silent)
+    _report(name, counts)
+    assert sum(v for k, v in counts.items() if k.startswith("HTTP") or k == "5xx") >= INPUTS_PER_ENTRY_POINT
+    assert counts["5xx"] == 0 and not silent, (counts, silent[:5])
+    _no_process_gone(stack)
+
+
 # --- REST ---------------------------------------------------------------------------------
 
 
@@ -174,13 +188,7 @@ def test_telegram_fuzz(live: LiveAssistant, live_stack: Stack, providers: FakePr
         return run
 
     counts = _parallel([job(u, c) for u, c in telegram_updates(rng)])
-    silent = [c for c in expect_reply if not providers.wait_for(lambda c=c: bool(providers.sent_to("telegram", str(c))), 60)]
-    counts["replied"] = len(expect_reply) - len(silent)
-    counts["silent"] = len(silent)
-    _report("Telegram", counts)
-    assert sum(v for k, v in counts.items() if k.startswith("HTTP") or k == "5xx") >= INPUTS_PER_ENTRY_POINT
-    assert counts["5xx"] == 0 and not silent, (counts, silent[:5])
-    _no_process_gone(live_stack)
+    _check_webhook_run("Telegram", counts, providers, "telegram", [str(c) for c in expect_reply], live_stack)
 
 
 # --- Twilio --------------------------------------------------------------------------------
@@ -222,13 +230,7 @@ def test_twilio_fuzz(live: LiveAssistant, live_stack: Stack, providers: FakeProv
         return run
 
     counts = _parallel([job(f, p) for f, p in twilio_forms(rng)])
-    silent = [p for p in expect_reply if not providers.wait_for(lambda p=p: bool(providers.sent_to("twilio", p)), 60)]
-    counts["replied"] = len(expect_reply) - len(silent)
-    counts["silent"] = len(silent)
-    _report("Twilio", counts)
-    assert sum(v for k, v in counts.items() if k.startswith("HTTP") or k == "5xx") >= INPUTS_PER_ENTRY_POINT
-    assert counts["5xx"] == 0 and not silent, (counts, silent[:5])
-    _no_process_gone(live_stack)
+    _check_webhook_run("Twilio", counts, providers, "twilio", expect_reply, live_stack)
 
 
 # --- socket.io (the widget) ----------------------------------------------------------------
