@@ -24,7 +24,7 @@ MODEL     := models/.trained
 
 KNOWLEDGE := $(shell find knowledge -name '*.yml' 2>/dev/null)
 NLU_DATA  := $(shell find data -name '*.yml' 2>/dev/null)
-GUARDRAIL_PY := $(shell find mesoguide/guardrail mesoguide/knowledge mesoguide/rasa_components -name '*.py' 2>/dev/null)
+GUARDRAIL_PY := $(shell find mesoguide/guardrail mesoguide/knowledge mesoguide/language mesoguide/rasa_components -name '*.py' 2>/dev/null)
 
 # Rasa and TensorFlow are chatty; keep the terminal readable.
 export TF_CPP_MIN_LOG_LEVEL := 2

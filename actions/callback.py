@@ -28,6 +28,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.dependencies import Injected, resolve_store
 from actions.escalate import escalate, new_escalation
+from actions.languages import reply_languages
 from actions.replies import latest_intent, outcome
 from mesoguide import constants as c
 from mesoguide.escalations import callback_input as ci
@@ -150,7 +151,7 @@ class ValidateCallbackForm(Injected, FormValidationAction):
         action then escalates it)."""
         if ci.is_cancel(value):
             return dict(CANCELLED)
-        escalation, _ = escalation_of_latest(tracker, self._matcher, in_form=True)
+        escalation, _ = escalation_of_latest(tracker, self._matcher, in_form=True, foreign=self._foreign)
         if escalation is not None:
             return dict(CANCELLED)  # the submit action escalates it
         return None
@@ -244,11 +245,12 @@ class ActionSubmitCallback(Injected, Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         clear = [SlotSet(slot, None) for slot in c.CALLBACK_SLOTS]
-        escalation, matches = escalation_of_latest(tracker, self._matcher, in_form=True)
+        escalation, matches = escalation_of_latest(tracker, self._matcher, in_form=True, foreign=self._foreign)
         if escalation is not None:
             # The form ended because the answer called for an escalation: a red flag typed
             # into the form gets the urgent message now, before anything else.
-            return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store) + clear
+            reply = reply_languages(tracker, self._foreign)
+            return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store, reply=reply) + clear
         # The form is over: the callback offer that may have started it is answered.
         clear.append(SlotSet(c.SLOT_AWAITING, None))
         slots = {s: tracker.get_slot(s) for s in c.CALLBACK_SLOTS}

@@ -11,6 +11,7 @@ import functools
 from mesoguide.escalations import EscalationStore, default_store
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase, default_knowledge
+from mesoguide.language.red_flags import ForeignRedFlags
 
 
 @functools.lru_cache(maxsize=1)
@@ -21,6 +22,12 @@ def default_matcher() -> GuardrailMatcher:
     can never run on a stale pipeline even if the model was not rebuilt.
     """
     return GuardrailMatcher.from_knowledge(default_knowledge())
+
+
+@functools.lru_cache(maxsize=1)
+def default_foreign_red_flags() -> ForeignRedFlags:
+    """The other languages' red-flag matchers for the default knowledge base, built once."""
+    return ForeignRedFlags.from_packs(default_knowledge().languages)
 
 
 def resolve(
@@ -42,6 +49,9 @@ class Injected:
         knowledge: Knowledge base to use (default: the process-wide one).
         matcher: Guardrail matcher to use (default: built from the knowledge base).
         store: Escalation store to use (default: ``MESOGUIDE_DATABASE_URL``, opened on first use).
+
+    The other languages' red-flag matchers (``self._foreign``) come from the knowledge base's
+    language packs.
     """
 
     def __init__(
@@ -53,6 +63,7 @@ class Injected:
     ) -> None:
         self._kb, self._matcher = resolve(knowledge, matcher)
         self._store = store
+        self._foreign = default_foreign_red_flags() if knowledge is None else ForeignRedFlags.from_packs(self._kb.languages)
 
 
 def resolve_store(store: EscalationStore | None) -> EscalationStore:

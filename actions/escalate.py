@@ -23,6 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import read_context
 from actions.dependencies import Injected
+from actions.languages import ENGLISH_ONLY, ReplyLanguages, reply_languages
 from actions.replies import latest_intent, outcome
 from mesoguide import constants as c
 from mesoguide.escalations import store_or_spool
@@ -33,6 +34,8 @@ from mesoguide.guardrail.action_check import escalation_of_latest
 from mesoguide.guardrail.matcher import GuardrailMatch
 from mesoguide.guardrail.precedence import Escalation
 from mesoguide.knowledge import KnowledgeBase
+from mesoguide.language.identify import ENGLISH
+from mesoguide.language.replies import red_flag_texts
 from mesoguide.reply_meta import ReplyMeta, custom_payload
 
 logger = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ def escalate(
     store: EscalationStore | None = None,
     offer_callback: bool = True,
     stop_form: bool = True,
+    reply: ReplyLanguages = ENGLISH_ONLY,
 ) -> list[dict[str, Any]]:
     """Store the escalation, send the escalation message, and return the turn's events.
 
@@ -62,27 +66,33 @@ def escalate(
             is already asking for a callback).
         stop_form: Close the callback form if it is active (an escalation typed into it);
             False when the form itself records the request it is starting for.
+        reply: The languages of the reply: a red flag written in another language gets that
+            language's urgent text first (``knowledge/messages.<lang>.yml``).
 
     Returns:
         The events of the turn (``turn_outcome``, the reference code; an interrupted
         callback form is closed).
     """
     urgent = escalation is Escalation.RED_FLAG
-    new = new_escalation(tracker, escalation, matches)
+    new = new_escalation(tracker, escalation, matches, reply)
     reference = store_or_spool(new, store)
 
+    translated = red_flag_texts(kb, reply.packs, reference) if urgent else []
     text = kb.render(kb.messages.escalation[escalation.value])
     if reference:
         text += "\n\n" + kb.render(kb.messages.reference_line.replace("{reference}", reference))
     else:
         text += "\n\n" + kb.render(kb.messages.reference_unavailable)
+    text = "\n\n".join([*translated, *([text] if reply.english or not translated else [])])
     buttons: list[dict[str, str]] = []
     offered = offer_callback and not urgent
     if offered:
         # Red flags get nothing after the urgent message: no offer that could delay a call.
         text = f"{text}\n\n{kb.render(kb.messages.callback_offer)}"
         buttons = [{"title": kb.messages.callback_button, "payload": f"/{c.INTENT_REQUEST_CALLBACK}"}]
-    meta = ReplyMeta(outcome=escalation.outcome, urgent=urgent, reference=reference)
+    meta = ReplyMeta(
+        outcome=escalation.outcome, urgent=urgent, reference=reference, language=reply.first if translated else ENGLISH
+    )
     dispatcher.utter_message(text=text, buttons=buttons, custom=custom_payload(meta))
     # The matched terms stay in the record: with a reference code they would tie a health reason
     # to a patient in a file many people read.
@@ -103,14 +113,23 @@ def escalate(
     return events
 
 
-def new_escalation(tracker: Tracker, escalation: Escalation, matches: Sequence[GuardrailMatch] = ()) -> NewEscalation:
-    """The record of an escalation of this conversation, with its redacted excerpt."""
+def new_escalation(
+    tracker: Tracker,
+    escalation: Escalation,
+    matches: Sequence[GuardrailMatch] = (),
+    reply: ReplyLanguages = ENGLISH_ONLY,
+) -> NewEscalation:
+    """The record of an escalation of this conversation, with its redacted excerpt.
+
+    A patient who wrote another language has ``language:<code>`` among the record's terms: the
+    clinic sees it before it calls back.
+    """
     return NewEscalation(
         conversation_id=tracker.sender_id,
         channel=tracker.get_latest_input_channel() or "unknown",
         reason=escalation.value,
         urgent=escalation is Escalation.RED_FLAG,
-        terms=sorted({f"{m.entity}:{m.value}" for m in matches}),
+        terms=sorted({f"{m.entity}:{m.value}" for m in matches} | {f"language:{code}" for code in reply.packs}),
         excerpt=excerpt_from_events(
             tracker.events, form_names=[c.FORM_CALLBACK], known_values=_callback_values(tracker)
         ),
@@ -134,7 +153,7 @@ class ActionEscalate(Injected, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        escalation, matches = escalation_of_latest(tracker, self._matcher)
+        escalation, matches = escalation_of_latest(tracker, self._matcher, foreign=self._foreign)
         if escalation is None and not read_context(tracker, self._matcher).has_content:
             # "yes", "ok", "?" never become an empty record in the clinic's queue.
             from actions.offer_help import ActionOfferHelp  # offer_help imports this module
@@ -146,4 +165,5 @@ class ActionEscalate(Injected, Action):
             # is still the safe destination.
             logger.error("action_escalate ran for intent %r without an escalation reason", latest_intent(tracker))
             escalation = Escalation.HUMAN
-        return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store)
+        reply = reply_languages(tracker, self._foreign)
+        return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store, reply=reply)

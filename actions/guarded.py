@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.dependencies import Injected
 from actions.escalate import escalate
+from actions.languages import reply_languages
 from mesoguide import constants as c
 from mesoguide.guardrail.action_check import escalation_of_latest
 
@@ -30,9 +31,12 @@ class GuardedAction(Injected):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """The escalation if the message calls for one, else the action's own reply."""
-        escalation, matches = escalation_of_latest(tracker, self._matcher)
+        escalation, matches = escalation_of_latest(tracker, self._matcher, foreign=self._foreign)
         if escalation is not None:
-            return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store)
+            return escalate(
+                dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store,
+                reply=reply_languages(tracker, self._foreign),
+            )
         events = await self.answer(dispatcher, tracker, domain)
         # Whatever the last reply offered is answered or passed over by now.
         if not any(e.get("event") == "slot" and e.get("name") == c.SLOT_AWAITING for e in events):

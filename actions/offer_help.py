@@ -2,6 +2,11 @@
 
 A message with no content of its own ("yes" with nothing offered, "ok", "?", an emoji) gets a
 shorter prompt with the same topic buttons: the patient has not asked anything yet.
+
+A message written in another language the clinic has a pack for gets that pack's safe reply
+instead (``knowledge/messages.<lang>.yml``: the assistant answers in English only, the clinic's
+phone and hours, the emergency number), with no English buttons. The outcome is ``fallback``;
+the reply's language is in the reply meta and the message's language verdict in its parse data.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import read_context
 from actions.guarded import GuardedAction
+from actions.languages import reply_languages
 from actions.replies import outcome, topic_buttons
 from mesoguide import constants as c
+from mesoguide.reply_meta import ReplyMeta, custom_payload
 
 # The questions patients ask most, offered as topic buttons in this order.
 HELP_TOPICS = ("what_is", "pain", "downtime", "sessions", "side_effects", "cost", "booking")
@@ -32,6 +39,12 @@ class ActionOfferHelp(GuardedAction, Action):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        reply = reply_languages(tracker, self._foreign)
+        pack = self._kb.languages.get(reply.first)
+        if pack is not None and not reply.english:
+            meta = ReplyMeta(outcome=c.OUTCOME_FALLBACK, urgent=False, reference=None, language=pack.code)
+            dispatcher.utter_message(text=self._kb.render(pack.english_only), custom=custom_payload(meta))
+            return [outcome(c.OUTCOME_FALLBACK)]
         buttons = topic_buttons(self._kb, HELP_TOPICS)
         buttons.append({"title": "Talk to the clinic", "payload": f"/{c.INTENT_HUMAN}"})
         context = read_context(tracker, self._matcher)

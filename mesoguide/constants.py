@@ -67,6 +67,12 @@ PARSE_KEY_GUARDRAIL: Final = "guardrail"
 # The n-gram SVM's best intent for each sentence of a story of several sentences, as
 # [intent, confidence] pairs: a red flag in the middle of a long message is judged on its own.
 PARSE_KEY_SENTENCE_INTENTS: Final = "sentence_intents"
+# What the language rail recorded: the message's language, red flags found by other languages'
+# vocabularies, the languages the reply uses (mesoguide.language.rail.LanguageVerdict).
+PARSE_KEY_LANGUAGE: Final = "language"
+# The key of a channel's language hint in a message's metadata (the widget sends the browser's
+# language, the Telegram channel the user's language_code).
+METADATA_KEY_LANGUAGE: Final = "language"
 
 # --- actions -----------------------------------------------------------------------------
 ACTION_ANSWER_TOPIC: Final = "action_answer_topic"

@@ -89,3 +89,7 @@ class ProductionConfigError(MesoGuideError):
 
 class ActionTokenError(MesoGuideError):
     """The action server was started without its shared secret (``MESOGUIDE_ACTION_TOKEN``)."""
+
+
+class LanguagePackError(MesoGuideError):
+    """A language pack in ``knowledge/`` names a language the tokenizer or the detector lacks."""

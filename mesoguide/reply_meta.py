@@ -21,6 +21,7 @@ class ReplyMeta(TypedDict):
     outcome: str  # the turn's outcome, e.g. "escalate:red_flag"
     urgent: bool  # red flags: the surface should make the reply stand out
     reference: str | None  # the escalation's reference code, once it is stored
+    language: str  # ISO 639-1 code of the reply's first text ("tr" for a Turkish urgent text)
 
 
 def custom_payload(meta: ReplyMeta) -> dict[str, Any]:

@@ -38,11 +38,14 @@ from mesoguide.constants import (
     INTENT_INFORM_AREA,
     OUTCOME_FALLBACK,
     PARSE_KEY_GUARDRAIL,
+    PARSE_KEY_LANGUAGE,
     SLOT_TREATMENT_AREA,
     SLOT_TURN_OUTCOME,
     SMALLTALK_PREFIX,
 )
 from mesoguide.knowledge import KnowledgeBase, default_knowledge
+from mesoguide.language.identify import ENGLISH
+from mesoguide.language.rail import LanguageVerdict
 from mesoguide.paths import REPO_ROOT
 from mesoguide.stack import Stack, StackConfig, isolated_config
 
@@ -61,6 +64,7 @@ class Decision:
     entities: list[str] = field(default_factory=list)
     outcome: str | None = None
     knowledge: list[str] = field(default_factory=list)
+    language: str | None = None  # "tr (detector; red flags tr:fever_chills)" when not English
 
 
 @dataclass
@@ -98,7 +102,17 @@ def decision_from_tracker(tracker: dict[str, Any], kb: KnowledgeBase) -> Decisio
         entities=entities,
         outcome=outcome,
         knowledge=knowledge_used(outcome, intent.get("name"), area, matches, kb),
+        language=_language(parse.get(PARSE_KEY_LANGUAGE)),
     )
+
+
+def _language(record: Any) -> str | None:
+    """What the language rail saw, when it saw more than English."""
+    verdict = LanguageVerdict.from_record(record)
+    if verdict.code == ENGLISH and not verdict.red_flags:
+        return None
+    flags = ", ".join(f"{m.language}:{m.value}" for m in verdict.red_flags)
+    return f"{verdict.code} ({verdict.reason}" + (f"; red flags {flags})" if flags else ")")
 
 
 def knowledge_used(
@@ -137,6 +151,7 @@ def format_decision(decision: Decision) -> str:
         "entities: " + (", ".join(decision.entities) or "-"),
         f"outcome {decision.outcome or '-'}",
         "knowledge: " + (", ".join(decision.knowledge) or "-"),
+        *([f"language {decision.language}"] if decision.language else []),
     ]
     return "▸ " + " | ".join(parts)
 

@@ -28,6 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from mesoguide.channels.text_only import DropsReplyMeta, resolve_choice, split_text
+from mesoguide.constants import METADATA_KEY_LANGUAGE
 from mesoguide.conversation_ids import conversation_id
 
 logger = logging.getLogger(__name__)
@@ -157,9 +158,11 @@ class SignedTelegramInput(TelegramInput):
         try:
             if update.callback_query is not None:
                 message, text = update.callback_query.message, update.callback_query.data or ""
+                user = update.callback_query.from_user
                 await _acknowledge(out, update.callback_query.id)
             else:
                 message = update.message or update.edited_message
+                user = message.from_user if message is not None else None
                 # Photos, stickers, voice notes and empty texts reach the assistant as an empty
                 # message, which gets the fallback (what it can help with, how to reach people).
                 text = (message.text or message.caption or "") if message is not None else ""
@@ -167,7 +170,10 @@ class SignedTelegramInput(TelegramInput):
                 return
             sender_id = str(message.chat.id)
             text = await resolve_choice(app, conversation_id(self.name(), sender_id), text)
-            await on_new_message(UserMessage(text, out, sender_id, input_channel=self.name()))
+            # The user's app language: a hint for telling close languages apart (mesoguide/language).
+            language = getattr(user, "language_code", None)
+            metadata = {METADATA_KEY_LANGUAGE: language} if isinstance(language, str) else {}
+            await on_new_message(UserMessage(text, out, sender_id, input_channel=self.name(), metadata=metadata))
         except Exception:  # logged; Telegram must not retry forever
             logger.exception("telegram: could not handle update %s", update.update_id)
         finally:

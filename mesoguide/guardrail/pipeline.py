@@ -26,7 +26,7 @@ from mesoguide.constants import ENTITY_TREATMENT_AREA
 from mesoguide.errors import GuardrailPipelineError, KnowledgeError
 from mesoguide.guardrail.spelling import PIPE_NAME, SpellingCorrector, build_corrector
 from mesoguide.knowledge import KnowledgeBase
-from mesoguide.knowledge.loader import AGE_SLOT
+from mesoguide.knowledge.reading import AGE_SLOT
 from mesoguide.paths import knowledge_dir
 
 SPANS_KEY = "guardrail"
@@ -176,8 +176,10 @@ def _alternatives(nlp: Language, phrases: Iterable[str]) -> list[list[dict]]:
 
 
 def vocabulary_files(knowledge: Path) -> list[Path]:
-    """The files the pipeline is built from: the vocabularies and the treatment areas, sorted."""
-    return sorted((knowledge / "vocabularies").glob("*.yml")) + [knowledge / "areas.yml"]
+    """The files the pipeline is built from: the English vocabularies and the treatment areas,
+    sorted. Other languages' red-flag files (``red_flags.<lang>.yml``) are the language rail's."""
+    english = [p for p in (knowledge / "vocabularies").glob("*.yml") if p.name.count(".") == 1]
+    return sorted(english) + [knowledge / "areas.yml"]
 
 
 def load_nlp(directory: Path) -> Language:

@@ -7,20 +7,16 @@ a rule never serves a patient. ``python -m mesoguide.knowledge`` runs the same c
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mesoguide.constants import REQUIRED_TOPIC_IDS, SMALLTALK_INTENTS
 from mesoguide.errors import KnowledgeError
+from mesoguide.knowledge.languages import load_language_packs
 from mesoguide.knowledge.models import (
-    PLACEHOLDER_NAMES,
     REGULATORY_NOTE,
     Area,
-    ClinicianSignoff,
     ClinicInfo,
     FactsChecked,
     KnowledgeBase,
@@ -32,7 +28,33 @@ from mesoguide.knowledge.models import (
     Topic,
     VocabularyCategory,
     VocabularyEntry,
-    placeholders_in,
+)
+from mesoguide.knowledge.reading import (
+    check_placeholders as _check_placeholders,
+)
+from mesoguide.knowledge.reading import (
+    check_terms_unique as _check_terms_unique,
+)
+from mesoguide.knowledge.reading import (
+    clinician_signoff as _clinician_signoff,
+)
+from mesoguide.knowledge.reading import (
+    identifier as _identifier,
+)
+from mesoguide.knowledge.reading import (
+    list_of_mappings as _list_of_mappings,
+)
+from mesoguide.knowledge.reading import (
+    mapping as _mapping,
+)
+from mesoguide.knowledge.reading import (
+    read_yaml as _read_yaml,
+)
+from mesoguide.knowledge.reading import (
+    text as _text,
+)
+from mesoguide.knowledge.reading import (
+    text_list as _text_list,
 )
 
 MAX_ANSWER_WORDS = 120  # docs/product.md: "at most ~120 words"
@@ -41,12 +63,7 @@ MAX_ANSWER_WORDS = 120  # docs/product.md: "at most ~120 words"
 #: MAX_ANSWER_WORDS.
 MAX_REGULATORY_NOTE_WORDS = 30
 MAX_REGULATORY_COUNTRY_WORDS = 4
-_FINGERPRINT = re.compile(r"^[0-9a-f]{12}$")
 MAX_NEAR_GAP = 6
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-#: A term slot: ``<age>`` stands for a two-digit number, an age ("i'm <age>").
-AGE_SLOT = "<age>"
-_SLOT = re.compile(re.escape(AGE_SLOT))
 CONTRAINDICATION_GROUPS = frozenset(
     {"condition", "medicine", "pregnancy", "allergy", "age", "procedure", "infection", "circumstance"}
 )
@@ -96,6 +113,7 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
     for name, category in VOCABULARY_FILES.items():
         vocabulary.extend(_load_vocabulary(directory / "vocabularies" / name, category))
     _check_unique([e.id for e in vocabulary], directory / "vocabularies", "vocabulary id")
+    languages = load_language_packs(directory, [e.id for e in vocabulary if e.category == "red_flag"])
     return KnowledgeBase(
         topics=topics,
         areas=areas,
@@ -103,81 +121,11 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
         clinic=clinic,
         messages=messages,
         vocabulary=tuple(vocabulary),
+        languages=languages,
     )
 
 
 # --- reading -------------------------------------------------------------------------------
-
-
-def _read_yaml(path: Path) -> Any:
-    if not path.is_file():
-        raise KnowledgeError(path, "file is missing")
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise KnowledgeError(path, f"is not valid YAML: {exc}") from None
-    except UnicodeDecodeError:
-        raise KnowledgeError(path, "is not UTF-8 text") from None
-
-
-def _mapping(value: Any, path: Path, *, entry: str | None = None, field: str | None = None) -> dict:
-    if not isinstance(value, dict):
-        raise KnowledgeError(path, "must be a mapping of field: value", entry=entry, field=field)
-    return value
-
-
-def _list_of_mappings(data: Any, key: str, path: Path) -> list[dict]:
-    items = _mapping(data, path).get(key)
-    if not isinstance(items, list) or not items:
-        raise KnowledgeError(path, f"needs a non-empty list under '{key}:'", field=key)
-    for index, item in enumerate(items):
-        _mapping(item, path, entry=f"#{index + 1}")
-    return items
-
-
-def _text(
-    record: Mapping,
-    key: str,
-    path: Path,
-    entry: str | None,
-    *,
-    check: Callable[[str], str | None] | None = None,
-    within: str | None = None,
-) -> str:
-    """A required non-empty text; ``within`` names the enclosing block in errors (``out_of_hours.phone``)."""
-    field_name = f"{within}.{key}" if within else key
-    value = record.get(key)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)  # a phone number or an emergency number written without quotes
-    if not isinstance(value, str) or not value.strip():
-        raise KnowledgeError(path, "is missing or empty; write a non-empty text", entry=entry, field=field_name)
-    problem = check(value) if check else None
-    if problem:
-        raise KnowledgeError(path, problem, entry=entry, field=field_name)
-    return value.strip()
-
-
-def _text_list(record: Mapping, key: str, path: Path, entry: str | None, *, required: bool = True) -> tuple[str, ...]:
-    value = record.get(key)
-    if value is None and not required:
-        return ()
-    if not isinstance(value, list) or (required and not value):
-        raise KnowledgeError(path, "must be a non-empty list of texts", entry=entry, field=key)
-    items = []
-    for item in value:
-        if isinstance(item, (int, float)) and not isinstance(item, bool):
-            item = str(item)  # "16" in an age list
-        if not isinstance(item, str) or not item.strip():
-            raise KnowledgeError(path, f"has an empty or non-text item: {item!r}", entry=entry, field=key)
-        items.append(item.strip())
-    return tuple(items)
-
-
-def _identifier(record: Mapping, path: Path, entry: str) -> str:
-    value = record.get("id")
-    if not isinstance(value, str) or not _ID.match(value):
-        raise KnowledgeError(path, "must be a snake_case id (a-z, 0-9, _)", entry=entry, field="id")
-    return value
 
 
 def _check_unique(ids: list[str], path: Path, what: str) -> None:
@@ -186,30 +134,6 @@ def _check_unique(ids: list[str], path: Path, what: str) -> None:
         if item in seen:
             raise KnowledgeError(path, f"{what} '{item}' is defined twice; ids must be unique", entry=item)
         seen.add(item)
-
-
-def _check_terms_unique(terms: tuple[str, ...], path: Path, entry: str) -> None:
-    seen: set[str] = set()
-    for term in terms:
-        _check_slots(term, path, entry)
-        if term.lower() in seen:
-            raise KnowledgeError(path, f"lists the term '{term}' twice; remove one", entry=entry, field="terms")
-        seen.add(term.lower())
-
-
-def _check_slots(term: str, path: Path, entry: str) -> None:
-    """A term may use only the slots the guardrail pipeline knows (``<age>``)."""
-    stray = _SLOT.sub(" ", term)
-    if "<" in stray or ">" in stray:
-        raise KnowledgeError(
-            path,
-            f"term '{term}' has a '<' or '>' that is not the slot {AGE_SLOT}; "
-            f"write {AGE_SLOT} for 'a two-digit number (an age)' or remove the bracket",
-            entry=entry,
-            field="terms",
-        )
-    if _SLOT.sub("", term).strip() == "":
-        raise KnowledgeError(path, f"term '{term}' is only a slot; add words around it", entry=entry, field="terms")
 
 
 def _check_words(text: str) -> str | None:
@@ -228,19 +152,6 @@ def _check_words(text: str) -> str | None:
                 f"to leave room for a clinic's note of up to {MAX_REGULATORY_NOTE_WORDS + MAX_REGULATORY_COUNTRY_WORDS} words"
             )
     return _check_placeholders(text, allow_note=True)
-
-
-def _check_placeholders(text: str, *, allow_note: bool = False) -> str | None:
-    """Known placeholders only; ``{regulatory_note}`` only where ``allow_note`` (topic texts)."""
-    allowed_names = PLACEHOLDER_NAMES if allow_note else PLACEHOLDER_NAMES - {REGULATORY_NOTE}
-    try:
-        unknown = placeholders_in(text) - allowed_names
-    except ValueError as exc:
-        return f"has a stray '{{' or '}}' ({exc}); use only placeholders like {{phone}}"
-    if unknown:
-        allowed = ", ".join(sorted("{" + n + "}" for n in allowed_names))
-        return f"uses unknown placeholder(s) {sorted(unknown)}; allowed here: {allowed}"
-    return None
 
 
 # --- files ---------------------------------------------------------------------------------
@@ -355,33 +266,6 @@ def _facts_checked(clinic: Mapping[str, Any], path: Path) -> FactsChecked | None
     if not isinstance(checked_on, dt.date):
         raise KnowledgeError(path, "needs the date written as YYYY-MM-DD", entry="clinic", field="facts_checked.on")
     return FactsChecked(by=_text(record, "by", path, "clinic", within="facts_checked"), on=checked_on)
-
-
-def _clinician_signoff(record: Mapping[str, Any], path: Path, entry: str | None) -> ClinicianSignoff | None:
-    """A ``clinician_signoff:`` block: optional here (``make check-release`` requires it), but
-    when it is there every field must be well formed."""
-    raw = record.get("clinician_signoff")
-    if raw is None:
-        return None
-    block = _mapping(raw, path, entry=entry, field="clinician_signoff")
-    signed_on = block.get("signed_on")
-    if not isinstance(signed_on, dt.date):
-        raise KnowledgeError(path, "needs the date written as YYYY-MM-DD", entry=entry, field="clinician_signoff.signed_on")
-    fingerprint = str(block.get("fingerprint") or "")
-    if not _FINGERPRINT.match(fingerprint):
-        raise KnowledgeError(
-            path,
-            "must be the 12-character fingerprint of the signed text "
-            "(python -m mesoguide.knowledge.release --fingerprints prints it)",
-            entry=entry,
-            field="clinician_signoff.fingerprint",
-        )
-    return ClinicianSignoff(
-        name=_text(block, "name", path, entry, within="clinician_signoff"),
-        registration=_text(block, "registration", path, entry, within="clinician_signoff"),
-        signed_on=signed_on,
-        fingerprint=fingerprint,
-    )
 
 
 def _load_topics(directory: Path, source_titles: set[str], area_ids: set[str]) -> dict[str, Topic]:

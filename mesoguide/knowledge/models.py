@@ -96,6 +96,46 @@ class VocabularyEntry:
     near: NearRule | None = None
 
 
+@dataclass(frozen=True)
+class ForeignRedFlag:
+    """A red-flag entry of another language's vocabulary (``vocabularies/red_flags.<lang>.yml``).
+
+    Attributes:
+        id: The English red-flag entry it stands for (``breathing_difficulty``).
+        terms: Phrases in that language; each word is a stem (``mesoguide/language/README.md``).
+    """
+
+    id: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LanguagePack:
+    """What a patient who writes another language gets: ``messages.<lang>.yml`` and the
+    red-flag vocabulary of that language, signed together.
+
+    Attributes:
+        code: ISO 639-1 code (``tr``).
+        name: The language's own name for itself (``Türkçe``).
+        english_only: The safe reply: the assistant answers in English only, how to reach the
+            clinic, the emergency number.
+        red_flag: The urgent text, a translation of ``escalation.red_flag``.
+        reference_line: Contains ``{reference}``.
+        reference_unavailable: When the escalation could not be stored.
+        red_flags: The red-flag vocabulary of the language.
+        clinician_signoff: Covers the texts and the vocabulary (``release.fingerprint``).
+    """
+
+    code: str
+    name: str
+    english_only: str
+    red_flag: str
+    reference_line: str
+    reference_unavailable: str
+    red_flags: tuple[ForeignRedFlag, ...]
+    clinician_signoff: ClinicianSignoff | None = None
+
+
 #: The placeholder that ends an answer about regulated products: the clinic's regulatory note,
 #: or nothing when the clinic has not set one. Allowed only at the very end of a topic text.
 REGULATORY_NOTE = "regulatory_note"
@@ -218,6 +258,7 @@ class KnowledgeBase:
     clinic: ClinicInfo
     messages: Messages
     vocabulary: tuple[VocabularyEntry, ...] = field(default=())
+    languages: Mapping[str, LanguagePack] = field(default_factory=dict)  # by ISO 639-1 code
 
     def render(self, text: str) -> str:
         """Fill clinic placeholders in a text (names were checked at load time).

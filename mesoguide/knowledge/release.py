@@ -16,6 +16,9 @@ module names every field that still stands in the way:
    which must equal :func:`fingerprint` of the text as it is now: any edit after the signature,
    however small, needs a new one. A topic's ``reviewed_by`` (the editorial review) must not
    say "pending" either.
+3. Every language pack's ``messages.<lang>.yml`` carries such a block too; its fingerprint covers
+   the pack's texts and its red-flag vocabulary (``vocabularies/red_flags.<lang>.yml``), which a
+   clinician and a speaker of the language review together.
 
 ``python -m mesoguide.knowledge.release --fingerprints`` prints the fingerprint of every text,
 for the editor to copy into the block the clinician signs. A production start-up calls
@@ -36,7 +39,7 @@ from pathlib import Path
 from mesoguide.constants import CLINIC_FACTS_MAX_AGE_DAYS, CLINICIAN_SIGNOFF_MAX_AGE_DAYS
 from mesoguide.errors import KnowledgeError, ReleaseNotReadyError
 from mesoguide.knowledge.loader import load_knowledge
-from mesoguide.knowledge.models import ClinicianSignoff, ClinicInfo, KnowledgeBase, Messages, Topic
+from mesoguide.knowledge.models import ClinicianSignoff, ClinicInfo, KnowledgeBase, LanguagePack, Messages, Topic
 from mesoguide.paths import knowledge_dir
 
 EXAMPLE_MARKER = "EXAMPLE"
@@ -61,9 +64,10 @@ class ReleaseProblem:
         return ", ".join(location) + f": {self.problem}"
 
 
-def fingerprint(signed: Topic | Messages) -> str:
+def fingerprint(signed: Topic | Messages | LanguagePack) -> str:
     """A short hash of what a clinician signs: a topic's title, texts and sources, or every
-    text of ``messages.yml``. Anything else (related buttons, review notes) may change freely.
+    text of ``messages.yml``, or a language pack's texts and red-flag terms. Anything else (related
+    buttons, review notes) may change freely.
     """
     if isinstance(signed, Topic):
         content: object = {
@@ -72,6 +76,8 @@ def fingerprint(signed: Topic | Messages) -> str:
             "variants": dict(sorted(signed.variants.items())),
             "sources": list(signed.sources),
         }
+    elif isinstance(signed, LanguagePack):
+        content = {k: v for k, v in dataclasses.asdict(signed).items() if k != "clinician_signoff"}
     else:
         content = {f.name: getattr(signed, f.name) for f in dataclasses.fields(signed) if f.name != "clinician_signoff"}
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, default=dict)
@@ -100,6 +106,9 @@ def release_problems(kb: KnowledgeBase, directory: Path, *, today: dt.date | Non
         problems += _signoff_problems(topic.clinician_signoff, fingerprint(topic), path, topic.id, today)
     messages = kb.messages
     problems += _signoff_problems(messages.clinician_signoff, fingerprint(messages), directory / "messages.yml", None, today)
+    for pack in kb.languages.values():
+        path = directory / f"messages.{pack.code}.yml"
+        problems += _signoff_problems(pack.clinician_signoff, fingerprint(pack), path, None, today)
     return problems
 
 
@@ -248,6 +257,8 @@ def _print_fingerprints(directory: Path) -> int:
     for topic in kb.topics.values():
         print(f"{fingerprint(topic)}  topics/{topic.id}.yml")
     print(f"{fingerprint(kb.messages)}  messages.yml")
+    for pack in kb.languages.values():
+        print(f"{fingerprint(pack)}  messages.{pack.code}.yml (with vocabularies/red_flags.{pack.code}.yml)")
     return 0
 
 

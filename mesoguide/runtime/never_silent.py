@@ -14,6 +14,9 @@ nothing: for a red flag, silence. :func:`handle_message` wraps ``Agent.handle_me
 * when the normal path sent no reply at all, the guardrail decides: a red flag gets the urgent
   text (``escalate:red_flag``), a contraindication or a request for advice its escalation text,
   anything else the ``unavailable`` text with the clinic's phone;
+* the language rail (:mod:`mesoguide.language`) reads the message too: a red flag written in
+  another language gets the urgent text in that language, and a patient writing a language the
+  clinic has a pack for gets that pack's safe reply instead of the English ``runtime`` text;
 * every such turn is written to the tracker with its ``turn_outcome`` (the audit contract) and
   every escalation is stored, or spooled when the store is down.
 
@@ -46,6 +49,9 @@ from mesoguide.escalations.models import NewEscalation
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.guardrail.precedence import Escalation, decide_escalation
 from mesoguide.knowledge import KnowledgeBase, default_knowledge
+from mesoguide.language.identify import ENGLISH, LanguageGuess
+from mesoguide.language.rail import LanguageRail, LanguageVerdict, verdict_of
+from mesoguide.language.replies import red_flag_texts
 from mesoguide.logsafe import hashed
 from mesoguide.runtime.rate_limit import RateLimiter
 
@@ -178,6 +184,23 @@ def escalation_in(
     return decide_escalation(None, entities), sorted(terms), True
 
 
+def language_in(
+    text: str, rail: LanguageRail, *, english_terms: bool, hint: str | None, chunk_chars: int, budget_s: float
+) -> LanguageVerdict:
+    """The language rail's verdict on a text of any length: its language from the first piece,
+    red flags in other languages from every piece read within ``budget_s``."""
+    started = time.monotonic()
+    pieces = chunks(unique_sentences(text), chunk_chars) or [""]
+    first = rail.read(pieces[0], english_terms=english_terms, hint=hint)
+    flags = list(first.red_flags)
+    for piece in pieces[1:]:
+        if flags or time.monotonic() - started > budget_s:
+            break
+        flags += rail.read(piece, english_terms=True).red_flags
+    guess = LanguageGuess(first.code, first.reason)
+    return verdict_of(guess, tuple(flags), rail.vocabularies)
+
+
 class NeverSilent:
     """The wrapper around ``Agent.handle_message`` (see the module docstring).
 
@@ -189,6 +212,8 @@ class NeverSilent:
         record: Stores an escalation and returns its reference code, None when it could not
             (it must spool what it cannot store); by default the escalation store of the
             environment.
+        rail: The language rail; by default the one of the loaded model, else one built from
+            ``knowledge/`` on first use.
     """
 
     def __init__(
@@ -198,8 +223,10 @@ class NeverSilent:
         settings: Settings,
         matcher: Callable[[], GuardrailMatcher] | None = None,
         record: Callable[[NewEscalation], str | None] | None = None,
+        rail: Callable[[], LanguageRail] | None = None,
     ) -> None:
         self._kb = kb
+        self._rail = rail or _model_rail
         self._settings = settings
         self._matcher = matcher or _model_matcher
         self._record = record or record_escalation
@@ -239,8 +266,15 @@ class NeverSilent:
         except Exception as exc:  # noqa: BLE001 - no guardrail: the safe reply still goes out
             _failed(message, "guardrail unavailable on the never-silent path", exc)
             escalation, terms = None, []
+        verdict = await self._language(loop, message, text, english_terms=bool(terms))
+        if verdict.is_red_flag:
+            escalation = Escalation.RED_FLAG
+            terms = sorted({*terms, *(f"{c.ENTITY_RED_FLAG}:{m.value}" for m in verdict.red_flags)})
+        terms = sorted({*terms, *(f"language:{code}" for code in verdict.reply_languages)}) if escalation else terms
         if escalation is None or escalation is Escalation.HUMAN:
-            reply, outcome = self._kb.render(self._kb.messages.runtime[fallback]), c.OUTCOME_UNAVAILABLE
+            pack = self._kb.languages.get(verdict.code) if verdict.needs_language_reply else None
+            text_of = pack.english_only if pack is not None else self._kb.messages.runtime[fallback]
+            reply, outcome = self._kb.render(text_of), c.OUTCOME_UNAVAILABLE
         else:
             reference = await self._store(loop, message, escalation, terms, text)
             reply = self._kb.render(self._kb.messages.escalation[escalation.value])
@@ -248,12 +282,32 @@ class NeverSilent:
                 reply += "\n\n" + self._kb.render(self._kb.messages.reference_line.replace("{reference}", reference))
             else:
                 reply += "\n\n" + self._kb.render(self._kb.messages.reference_unavailable)
+            if escalation is Escalation.RED_FLAG:
+                translated = red_flag_texts(self._kb, verdict.reply_languages, reference)
+                reply = "\n\n".join([*translated, *([reply] if verdict.english_too or not translated else [])])
             outcome = escalation.outcome
         try:
             await watch.send_text_message(watch.recipient_id, reply)
         except Exception as exc:  # noqa: BLE001 - the turn is still written to the audit trail
             _failed(message, "the channel could not deliver the reply", exc)
         await self._audit(agent, message, text, reply, outcome)
+
+    async def _language(
+        self, loop: asyncio.AbstractEventLoop, message: UserMessage, text: str, *, english_terms: bool
+    ) -> LanguageVerdict:
+        """The language rail's verdict, or English when the rail itself fails."""
+        metadata = message.metadata if isinstance(message.metadata, dict) else {}
+        hint = metadata.get(c.METADATA_KEY_LANGUAGE)
+        read = functools.partial(
+            language_in, english_terms=english_terms, hint=hint if isinstance(hint, str) else None,
+            chunk_chars=self._settings.chunk_chars, budget_s=self._settings.guardrail_budget_s,
+        )
+        try:
+            rail = await loop.run_in_executor(None, self._rail)
+            return await loop.run_in_executor(None, read, text, rail)
+        except Exception as exc:  # noqa: BLE001 - the English guardrail's verdict still stands
+            _failed(message, "language rail unavailable on the never-silent path", exc)
+            return LanguageVerdict(code=ENGLISH, reason="unavailable")
 
     async def _store(
         self, loop: asyncio.AbstractEventLoop, message: UserMessage, escalation: Escalation, terms: list[str], text: str
@@ -309,6 +363,17 @@ def _model_matcher() -> GuardrailMatcher:
     from mesoguide.guardrail.rasa_router import loaded_matcher
 
     return loaded_matcher() or _built_matcher()
+
+
+@functools.lru_cache(maxsize=1)
+def _built_rail() -> LanguageRail:
+    return LanguageRail.from_packs(default_knowledge().languages)
+
+
+def _model_rail() -> LanguageRail:
+    from mesoguide.language.rasa_gate import loaded_rail
+
+    return loaded_rail() or _built_rail()
 
 
 def record_escalation(new: NewEscalation) -> str | None:

@@ -66,8 +66,14 @@ def stack_config(live: LiveAssistant) -> StackConfig:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the safety-gate numbers and the screenshot folder at the end of the run."""
+    from tests.e2e import test_languages
     from tests.e2e.test_safety_gate import REPORT, SUMMARY
     from tests.e2e.test_widget import SHOTS
+
+    if test_languages.TALLY:
+        terminalreporter.section(f"languages (full report: {test_languages.REPORT.relative_to(REPO_ROOT)})")
+        for line in test_languages.summary_lines():
+            terminalreporter.write_line(line)
 
     shots = sorted(SHOTS.glob("*.png")) if SHOTS.is_dir() else []
     if shots:

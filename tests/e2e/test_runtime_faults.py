@@ -142,6 +142,14 @@ def test_killed_action_server_red_flag_still_urgent_then_restarted(stack: Stack,
         "the escalation is recorded by the Rasa server itself"
     faq = live.say("after-kill-faq", "how long does bruising last?")
     assert faq.outcome == "unavailable" and kb.clinic.phone in faq.replies[0]["text"]
+    # The same path reads other languages: a Turkish red flag gets the Turkish urgent text, a
+    # Turkish question the Turkish safe reply rather than English it may not read.
+    turkish = kb.languages["tr"]
+    urgent_tr = live.say("after-kill-tr", "Dün mezoterapi yaptırdım, şimdi nefes alamıyorum")
+    assert urgent_tr.outcome == "escalate:red_flag"
+    assert urgent_tr.replies[0]["text"].startswith(kb.render(turkish.red_flag))
+    question_tr = live.say("after-kill-tr-faq", "Mezoterapi kaç seans sürüyor acaba?")
+    assert question_tr.outcome == "unavailable" and question_tr.replies[0]["text"] == kb.render(turkish.english_only)
 
     backoff = Backoff(first_s=1.0)
     killed_at = time.monotonic()

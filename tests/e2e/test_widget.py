@@ -250,3 +250,32 @@ def test_history_expires_after_the_configured_time(page, kb: KnowledgeBase) -> N
     bot_text(page, kb.render(kb.messages.disclaimer))
     assert page.locator(".mg-user").count() == 0, "the old conversation is not shown"
     assert _stored(page)["sessionId"] != old
+
+
+def test_arabic_reads_right_to_left_with_the_reply_in_arabic(browser, live: LiveAssistant, kb: KnowledgeBase) -> None:
+    """An Arabic question and the Arabic safe reply read right to left, in the same panel as
+    English left to right; the reply carries lang="ar" for screen readers. The browser's own
+    language (ar-EG here) travels as the channel's hint."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ar-EG")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(live.config.widget_page_url)
+    open_chat(page)
+    question = "كم عدد الجلسات التي أحتاجها لتساقط الشعر؟"
+    ask(page, question)
+    reply = bot_text(page, kb.render(kb.languages["ar"].english_only))
+    user = page.locator(".mg-user .mg-text", has_text=question).last
+
+    def direction(locator) -> str:
+        return locator.evaluate("node => getComputedStyle(node).direction")
+
+    assert direction(user) == "rtl"
+    assert direction(reply.locator(".mg-text")) == "rtl"
+    assert reply.get_attribute("lang") == "ar"
+    box, panel = reply.locator(".mg-text").bounding_box(), page.locator(".mg-log").bounding_box()
+    assert box["x"] + box["width"] > panel["x"] + panel["width"] / 2, "right-aligned text ends on the right"
+    ask(page, "how many sessions will I need?")
+    english = bot_text(page, kb.render(kb.topics["sessions"].answer))
+    assert direction(english.locator(".mg-text")) == "ltr" and english.get_attribute("lang") is None
+    page.screenshot(path=str(SHOTS / "8-arabic-rtl.png"))
+    context.close()

@@ -133,7 +133,7 @@ def test_each_escalation_path(actions, domain, kb, intent, text, outcome) -> Non
     # Surfaces (web widget) show escalations distinctly from this payload; urgent = red flag.
     # the reference is the stored record's code, and the text tells it too.
     meta = meta_of(messages[0])
-    assert meta == {"outcome": outcome, "urgent": reason == "red_flag", "reference": meta["reference"]}
+    assert meta == {"outcome": outcome, "urgent": reason == "red_flag", "reference": meta["reference"], "language": "en"}
     assert normalize_reference(meta["reference"]) == meta["reference"]
     assert f"Your reference code is {meta['reference']}." in reply
 

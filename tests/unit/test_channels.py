@@ -168,7 +168,7 @@ def test_split_text_keeps_words_and_limit() -> None:
 
 # --- output: the widget payload reaches the widget only -------------------------------------
 
-META = custom_payload(ReplyMeta(outcome="escalate:red_flag", urgent=True, reference=None))
+META = custom_payload(ReplyMeta(outcome="escalate:red_flag", urgent=True, reference=None, language="en"))
 
 
 class RecordingTwilio(TextTwilioOutput):

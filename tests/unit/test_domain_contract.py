@@ -93,7 +93,10 @@ def test_core_fallback_is_the_help_action() -> None:
     config = yaml.safe_load((REPO_ROOT / "config.yml").read_text(encoding="utf-8"))
     rule_policy = next(p for p in config["policies"] if p["name"] == "RulePolicy")
     assert rule_policy["core_fallback_action_name"] == c.ACTION_OFFER_HELP
-    assert config["pipeline"][-1]["name"].endswith("GuardrailRouter"), "the guardrail must run last"
+    names = [step["name"] for step in config["pipeline"]]
+    # The guardrail routes after every classifier; the language gate, which reads its record and
+    # may only lift a message to a red flag or send it to the fallback, comes last.
+    assert names[-2].endswith("GuardrailRouter") and names[-1].endswith("LanguageGate"), names[-2:]
 
 
 def test_intent_blend_sits_between_diet_and_the_fallback() -> None:

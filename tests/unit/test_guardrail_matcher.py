@@ -7,7 +7,7 @@ import pytest
 from mesoguide import constants as c
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase
-from mesoguide.knowledge.loader import AGE_SLOT
+from mesoguide.knowledge.reading import AGE_SLOT
 
 
 def found(matcher: GuardrailMatcher, text: str) -> set[tuple[str, str]]:

@@ -146,10 +146,18 @@
   // --- rendering (textContent only) ------------------------------------------------------
   var replyGroup = []; // bot bubbles since the patient's last message (one reply)
 
+  // dir="auto": each text takes the direction of its first strong letter, so Arabic reads right
+  // to left and English left to right in the same conversation.
+  function textOf(text) {
+    var span = el("span", "mg-text", text);
+    span.setAttribute("dir", "auto");
+    return span;
+  }
+
   function renderUser(text) {
     var bubble = el("div", "mg-msg mg-user");
     bubble.appendChild(el("span", "mg-visually-hidden", LABEL.you));
-    bubble.appendChild(el("span", "mg-text", text));
+    bubble.appendChild(textOf(text));
     log.appendChild(bubble);
     replyGroup = [];
     scroll();
@@ -158,7 +166,7 @@
   function renderBot(entry, live) {
     var bubble = el("div", "mg-msg mg-bot");
     bubble.appendChild(el("span", "mg-visually-hidden", LABEL.bot));
-    bubble.appendChild(el("span", "mg-text", entry.text));
+    bubble.appendChild(textOf(entry.text));
     log.appendChild(bubble);
     replyGroup.push(bubble);
     if (entry.buttons && entry.buttons.length) {
@@ -183,8 +191,14 @@
 
   function renderMeta(meta) {
     // Marks the reply just received: its text bubbles came first, the payload last.
-    if (!meta || typeof meta.outcome !== "string" || meta.outcome.indexOf("escalate:") !== 0) return;
+    if (!meta || typeof meta.outcome !== "string") return;
     var targets = replyGroup.length ? replyGroup : [log.lastElementChild].filter(Boolean);
+    var lang = replyLanguage(meta);
+    if (lang) {
+      // Screen readers pronounce a Turkish or Arabic reply in its own language.
+      targets.forEach(function (bubble) { bubble.setAttribute("lang", lang); });
+    }
+    if (meta.outcome.indexOf("escalate:") !== 0) return;
     targets.forEach(function (bubble) {
       bubble.classList.add("mg-escalation");
       if (meta.urgent) bubble.classList.add("mg-urgent");
@@ -272,13 +286,25 @@
     save();
   }
 
+  function replyLanguage(meta) {
+    return typeof meta.language === "string" && /^[a-z]{2}$/.test(meta.language) ? meta.language : null;
+  }
+
+  // The browser's language is a hint for telling close languages apart; it never overrides
+  // what the patient actually wrote (mesoguide/language/README.md).
+  function browserLanguage() {
+    var lang = (navigator.languages && navigator.languages[0]) || navigator.language || "";
+    return /^[A-Za-z]{2,3}(-[A-Za-z0-9]+)*$/.test(lang) ? lang : "";
+  }
+
   function sendMessage(message, shown) {
     if (!socket || !state.sessionId) return false;
     var text = shown || message;
     state.history.push({ kind: "user", text: text });
     save();
     renderUser(text);
-    socket.emit("user_uttered", { message: message, session_id: state.sessionId });
+    var metadata = browserLanguage() ? { language: browserLanguage() } : {};
+    socket.emit("user_uttered", { message: message, session_id: state.sessionId, metadata: metadata });
     return true;
   }
 

@@ -1,0 +1,140 @@
+"""The clinic's language packs as content, and English staying English.
+
+Every pack's texts carry the clinic's phone, hours and the emergency number; a half-written pack
+never loads; an unsigned pack never releases. English messages, short ones above all, are never
+taken for another language, and no other language's red-flag words fire on them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mesoguide.errors import KnowledgeError
+from mesoguide.evaluation.cases import load_case_files
+from mesoguide.guardrail.matcher import GuardrailMatcher
+from mesoguide.knowledge import KnowledgeBase, load_knowledge
+from mesoguide.knowledge.release import fingerprint, release_problems
+from mesoguide.language.rail import LanguageRail
+from mesoguide.paths import REPO_ROOT
+from tests.conftest import CASE_SETS, copy_knowledge, edit_yaml
+
+LANGUAGES = ("tr", "ar", "ru", "de", "fr", "es", "it", "pt", "zh")
+SHORT_ENGLISH = REPO_ROOT / "tests" / "languages" / "cases" / "short_english.yml"
+#: Messages of the English case sets that are written in another language on purpose (questions
+#: out of scope): they get the safe reply of their language, which is right.
+WRITTEN_IN_ANOTHER_LANGUAGE = {
+    "¿Dónde está la estación de tren?",
+    "Quelle heure est-il à Tokyo ?",
+    "Ich suche ein gutes Restaurant in Berlin",
+    "Qual è la capitale dell'Australia?",
+    "Как пройти в библиотеку?",
+    "Onde fica a praia mais próxima?",
+}
+
+
+@pytest.fixture(scope="module")
+def rail(kb: KnowledgeBase) -> LanguageRail:
+    return LanguageRail.from_packs(kb.languages)
+
+
+def test_the_required_languages_have_packs(kb: KnowledgeBase) -> None:
+    assert set(kb.languages) >= set(LANGUAGES)
+
+
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_every_text_of_a_pack_gives_the_ways_to_reach_someone(kb: KnowledgeBase, code: str) -> None:
+    pack = kb.languages[code]
+    for text in (pack.english_only, pack.red_flag):
+        rendered = kb.render(text)
+        assert kb.clinic.phone in rendered and kb.clinic.opening_hours in rendered
+        assert kb.clinic.emergency_number in rendered and kb.clinic.out_of_hours.phone in rendered
+        assert "{" not in rendered and "}" not in rendered
+    assert "MG-ABC-123" in kb.render(pack.reference_line.replace("{reference}", "MG-ABC-123"))
+    assert kb.clinic.phone in kb.render(pack.reference_unavailable)
+    assert pack.red_flags and all(entry.terms for entry in pack.red_flags)
+
+
+def test_a_pack_without_its_vocabulary_does_not_load(tmp_path: Path) -> None:
+    knowledge = copy_knowledge(tmp_path)
+    (knowledge / "vocabularies" / "red_flags.tr.yml").unlink()
+    with pytest.raises(KnowledgeError, match=r"red_flags\.tr\.yml.*is missing"):
+        load_knowledge(knowledge)
+
+
+def test_a_vocabulary_entry_must_name_an_english_red_flag(tmp_path: Path) -> None:
+    knowledge = copy_knowledge(tmp_path)
+    edit_yaml(knowledge / "vocabularies" / "red_flags.de.yml", lambda d: d["entries"][0].update(id="no_such_entry"))
+    with pytest.raises(KnowledgeError, match="no_such_entry.*English vocabulary"):
+        load_knowledge(knowledge)
+
+
+def test_the_file_must_say_its_own_language(tmp_path: Path) -> None:
+    knowledge = copy_knowledge(tmp_path)
+    edit_yaml(knowledge / "messages.fr.yml", lambda d: d.update(language="es"))
+    with pytest.raises(KnowledgeError, match="language: fr"):
+        load_knowledge(knowledge)
+
+
+def test_a_safe_reply_without_the_emergency_number_does_not_load(tmp_path: Path) -> None:
+    knowledge = copy_knowledge(tmp_path)
+    edit_yaml(
+        knowledge / "messages.it.yml",
+        lambda d: d.update(english_only=d["english_only"].replace("{emergency_number}", "112")),
+    )
+    with pytest.raises(KnowledgeError, match=r"english_only.*\{emergency_number\}"):
+        load_knowledge(knowledge)
+
+
+def test_an_unsigned_pack_stops_a_release_and_a_term_edit_needs_a_new_signature(tmp_path: Path) -> None:
+    knowledge = copy_knowledge(tmp_path)
+    kb = load_knowledge(knowledge)
+    problems = [p for p in release_problems(kb, knowledge, today=dt.date(2026, 11, 24)) if p.path.name == "messages.tr.yml"]
+    assert problems and problems[0].field.startswith("clinician_signoff")
+    before = fingerprint(kb.languages["tr"])
+    edit_yaml(knowledge / "vocabularies" / "red_flags.tr.yml", lambda d: d["entries"][0]["terms"].append("yeni terim"))
+    assert fingerprint(load_knowledge(knowledge).languages["tr"]) != before
+
+
+def short_english() -> list[str]:
+    return yaml.safe_load(SHORT_ENGLISH.read_text(encoding="utf-8"))["texts"]
+
+
+def test_at_least_200_short_english_messages_stay_english(rail: LanguageRail, matcher: GuardrailMatcher) -> None:
+    texts = short_english()
+    assert len(texts) >= 200
+    wrong = []
+    for text in texts:
+        verdict = rail.read(text, english_terms=bool(matcher.match(text)))
+        if verdict.code != "en" or verdict.red_flags or verdict.reply_languages:
+            wrong.append((text, verdict.as_record()))
+    assert not wrong, wrong
+
+
+def english_case_texts() -> list[tuple[str, bool]]:
+    """Every turn of the English case sets, with whether it must be escalated."""
+    found = []
+    for directory in CASE_SETS.values():
+        for case in load_case_files(sorted(Path(directory).glob("*.yml"))):
+            for index, turn in enumerate(case.turns):
+                found.append((turn.text, case.must_escalate and index == len(case.turns) - 1))
+    return found
+
+
+def test_english_case_sets_stay_english_and_no_other_language_fires_on_them(
+    rail: LanguageRail, matcher: GuardrailMatcher
+) -> None:
+    texts = english_case_texts()
+    assert len(texts) > 4000
+    other_language, false_red_flags = [], []
+    for text, must_escalate in texts:
+        verdict = rail.read(text, english_terms=bool(matcher.match(text)))
+        if verdict.code != "en" and text not in WRITTEN_IN_ANOTHER_LANGUAGE:
+            other_language.append((text, verdict.code))
+        if verdict.red_flags and not must_escalate:
+            false_red_flags.append((text, [f"{m.language}:{m.value}" for m in verdict.red_flags]))
+    assert not other_language, other_language
+    assert not false_red_flags, false_red_flags
