@@ -141,7 +141,9 @@ def routed_intent(verdict: LanguageVerdict, intent: str | None) -> str | None:
     """The intent the dialogue acts on instead of ``intent``, or None to keep it."""
     if verdict.is_red_flag:
         return INTENT_RED_FLAG if intent != INTENT_RED_FLAG else None
-    if verdict.needs_language_reply and intent not in (INTENT_OUT_OF_SCOPE, INTENT_RED_FLAG):
+    if verdict.needs_language_reply and intent != INTENT_OUT_OF_SCOPE:
+        # Whatever the English side guessed came from the classifiers alone (an English vocabulary
+        # term would have made the message English): noise, even a red-flag guess.
         return INTENT_OUT_OF_SCOPE
     return None
 

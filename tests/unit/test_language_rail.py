@@ -157,6 +157,7 @@ def test_the_gate_routes_red_flags_first_then_other_languages() -> None:
     assert routed_intent(red, INTENT_RED_FLAG) is None
     assert routed_intent(other, "ask_pain") == INTENT_OUT_OF_SCOPE
     assert routed_intent(other, "ask_contraindication") == INTENT_OUT_OF_SCOPE, "the English classifier never saw Turkish"
+    assert routed_intent(other, INTENT_RED_FLAG) == INTENT_OUT_OF_SCOPE
     assert routed_intent(english, "ask_pain") is None
 
 
