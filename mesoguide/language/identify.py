@@ -112,6 +112,15 @@ class LanguageIdentifier:
             return LanguageGuess(ENGLISH, "english_words")
         return self._detect(text, _hint_code(hint))
 
+    def likeliest(self, text: str, codes: Iterable[str]) -> str | None:
+        """Of ``codes``, the language the detector finds likeliest for ``text`` ("pus" is a word
+        in four languages: the reply uses one)."""
+        codes = list(dict.fromkeys(codes))
+        if len(codes) <= 1 or self._detector is None:
+            return codes[0] if codes else None
+        values = {_code(v.language): v.value for v in self._detector.compute_language_confidence_values(text)}
+        return max(codes, key=lambda code: values.get(code, 0.0))
+
     def _detect(self, text: str, hint: str | None) -> LanguageGuess:
         if self._detector is None:
             return LanguageGuess(ENGLISH, "unsure")

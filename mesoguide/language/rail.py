@@ -115,14 +115,25 @@ class LanguageRail:
         """
         guess = self._identifier.identify(text, english_terms=english_terms, hint=hint)
         flags = tuple(self._red_flags.match(text))
-        return verdict_of(guess, flags, self.vocabularies)
+        reply = guess.code if guess.code in self.vocabularies else self._identifier.likeliest(text, [m.language for m in flags])
+        return verdict_of(guess, flags, self.vocabularies, reply_in=reply)
 
 
-def verdict_of(guess: LanguageGuess, flags: tuple[ForeignRedFlagMatch, ...], packs: Mapping[str, object]) -> LanguageVerdict:
-    """Which packs reply: the message's own language if it has one, then the languages whose
-    red-flag words matched; English too when the message was read as English (or has no pack)."""
-    languages = [guess.code] if guess.code in packs else []
-    languages += [m.language for m in flags if m.language in packs]
-    reply = tuple(dict.fromkeys(languages))
+def verdict_of(
+    guess: LanguageGuess,
+    flags: tuple[ForeignRedFlagMatch, ...],
+    packs: Mapping[str, object],
+    *,
+    reply_in: str | None = None,
+) -> LanguageVerdict:
+    """Which pack replies: the message's own language if it has one, else the language whose
+    red-flag words matched (``reply_in`` when several did: "pus" is Spanish, French, Italian and
+    Portuguese); English too when the message was read as English (or has no pack)."""
+    if guess.code in packs:
+        reply: tuple[str, ...] = (guess.code,)
+    else:
+        matched = [m.language for m in flags if m.language in packs]
+        chosen = reply_in if reply_in in matched else (matched[0] if matched else None)
+        reply = (chosen,) if chosen else ()
     english_too = guess.code not in packs
     return LanguageVerdict(code=guess.code, reason=guess.reason, red_flags=flags, reply_languages=reply, english_too=english_too)

@@ -73,6 +73,13 @@ def test_chinese_is_read_character_by_character_with_gaps_inside_a_term() -> Non
     assert values(zh.match("脸上打美塑疗法会不会很疼？消肿要多久")) == [], "more than four characters apart"
 
 
+def test_a_word_written_with_an_equals_sign_matches_only_itself() -> None:
+    es = matcher("es", pus_discharge=["pus="], fever_chills=["fiebre"])
+    assert values(es.match("me sale pus")) == ["pus_discharge"]
+    assert values(es.match("can the cocktail be pushed into skin?")) == []
+    assert values(es.match("tengo fiebres")) == ["fever_chills"], "longer stems still take endings"
+
+
 def test_one_entry_is_reported_once() -> None:
     de = matcher("de", fever_chills=["fieber", "schüttelfrost"])
     assert values(de.match("Fieber und Schüttelfrost, hohes Fieber")) == ["fever_chills"]
