@@ -48,6 +48,9 @@ def signed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             lambda d, s=signoff: d.update(reviewed_by="MesoGuide content team", clinician_signoff=s),
         )
     edit_yaml(k / "messages.yml", lambda d: d.update(clinician_signoff={**SIGNER, "fingerprint": fingerprint(kb.messages)}))
+    for pack in kb.languages.values():
+        signoff = {**SIGNER, "fingerprint": fingerprint(pack)}
+        edit_yaml(k / f"messages.{pack.code}.yml", lambda d, s=signoff: d.update(clinician_signoff=s))
     return k
 
 
@@ -93,6 +96,8 @@ def test_the_example_clinic_and_unsigned_texts_are_refused_field_by_field() -> N
         assert (f"{topic_id}.yml", topic_id, "clinician_signoff") in located
         assert (f"{topic_id}.yml", topic_id, "reviewed_by") in located  # "pending clinician sign-off"
     assert ("messages.yml", None, "clinician_signoff") in located
+    for code in kb.languages:
+        assert (f"messages.{code}.yml", None, "clinician_signoff") in located
     with pytest.raises(ReleaseNotReadyError) as refused:
         require_release_ready(REPO_ROOT / "knowledge")
     assert len(refused.value.problems) == len(problems)
