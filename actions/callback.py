@@ -249,7 +249,7 @@ class ActionSubmitCallback(Injected, Action):
         if escalation is not None:
             # The form ended because the answer called for an escalation: a red flag typed
             # into the form gets the urgent message now, before anything else.
-            reply = reply_languages(tracker, self._foreign)
+            reply = reply_languages(tracker, self._foreign, self._matcher)
             return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store, reply=reply) + clear
         # The form is over: the callback offer that may have started it is answered.
         clear.append(SlotSet(c.SLOT_AWAITING, None))

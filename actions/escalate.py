@@ -165,5 +165,5 @@ class ActionEscalate(Injected, Action):
             # is still the safe destination.
             logger.error("action_escalate ran for intent %r without an escalation reason", latest_intent(tracker))
             escalation = Escalation.HUMAN
-        reply = reply_languages(tracker, self._foreign)
+        reply = reply_languages(tracker, self._foreign, self._matcher)
         return escalate(dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store, reply=reply)

@@ -35,7 +35,7 @@ class GuardedAction(Injected):
         if escalation is not None:
             return escalate(
                 dispatcher, self._kb, escalation, matches, tracker=tracker, store=self._store,
-                reply=reply_languages(tracker, self._foreign),
+                reply=reply_languages(tracker, self._foreign, self._matcher),
             )
         events = await self.answer(dispatcher, tracker, domain)
         # Whatever the last reply offered is answered or passed over by now.

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from rasa_sdk import Tracker
 
 from actions.replies import latest_text
-from mesoguide.constants import PARSE_KEY_LANGUAGE
+from mesoguide.constants import ENTITY_RED_FLAG, PARSE_KEY_LANGUAGE
+from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.language.identify import ENGLISH
 from mesoguide.language.rail import LanguageVerdict
 from mesoguide.language.red_flags import ForeignRedFlags
@@ -40,10 +41,19 @@ class ReplyLanguages:
 ENGLISH_ONLY = ReplyLanguages()
 
 
-def reply_languages(tracker: Tracker, foreign: ForeignRedFlags) -> ReplyLanguages:
-    """The languages of the reply to the latest message."""
-    verdict = LanguageVerdict.from_record((tracker.latest_message or {}).get(PARSE_KEY_LANGUAGE))
-    if verdict.reply_languages:
+def reply_languages(tracker: Tracker, foreign: ForeignRedFlags, matcher: GuardrailMatcher) -> ReplyLanguages:
+    """The languages of the reply to the latest message.
+
+    Without a recorded verdict, a red flag the English vocabulary finds is answered in English
+    ("pus" is a word in four other languages too); one only another language's vocabulary finds
+    is answered in that language and in English.
+    """
+    record = (tracker.latest_message or {}).get(PARSE_KEY_LANGUAGE)
+    if record is not None:
+        verdict = LanguageVerdict.from_record(record)
         return ReplyLanguages(packs=verdict.reply_languages, english=verdict.english_too)
-    found = tuple(dict.fromkeys(m.language for m in foreign.match(latest_text(tracker))))
-    return ReplyLanguages(packs=found, english=True)
+    text = latest_text(tracker)
+    if any(m.entity == ENTITY_RED_FLAG for m in matcher.guardrail_matches(text)):
+        return ENGLISH_ONLY
+    found = [m.language for m in foreign.match(text)]
+    return ReplyLanguages(packs=tuple(found[:1]), english=True)

@@ -39,7 +39,7 @@ class ActionOfferHelp(GuardedAction, Action):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        reply = reply_languages(tracker, self._foreign)
+        reply = reply_languages(tracker, self._foreign, self._matcher)
         pack = self._kb.languages.get(reply.first)
         if pack is not None and not reply.english:
             meta = ReplyMeta(outcome=c.OUTCOME_FALLBACK, urgent=False, reference=None, language=pack.code)

@@ -105,18 +105,33 @@ class LanguageRail:
         """The rail of a knowledge base's language packs."""
         return cls(vocabularies={code: pack.red_flags for code, pack in packs.items()}, low_accuracy=low_accuracy)
 
-    def read(self, text: str, *, english_terms: bool = False, hint: str | None = None) -> LanguageVerdict:
+    def read(
+        self, text: str, *, english_terms: bool = False, english_red_flag: bool = False, hint: str | None = None
+    ) -> LanguageVerdict:
         """The language verdict of one message.
 
         Args:
             text: The patient's message.
             english_terms: True when the English guardrail found a vocabulary or area term.
+            english_red_flag: True when one of those terms is a red flag.
             hint: A channel's language hint (``tr-TR``), if any.
         """
         guess = self._identifier.identify(text, english_terms=english_terms, hint=hint)
         flags = tuple(self._red_flags.match(text))
-        reply = guess.code if guess.code in self.vocabularies else self._identifier.likeliest(text, [m.language for m in flags])
-        return verdict_of(guess, flags, self.vocabularies, reply_in=reply)
+        if guess.code in self.vocabularies or not flags:
+            return verdict_of(guess, flags, self.vocabularies)
+        # Read as English, with red-flag words of another language. Which language are they in,
+        # English terms aside? "me sale pus de la cara" is Spanish though "pus" is English too.
+        own = self._identifier.identify(text, hint=hint).code if english_terms else guess.code
+        matched = [m.language for m in flags]
+        if own in matched:
+            reply_in: str | None = own
+        elif english_red_flag:
+            # "my cheek is leaking pus": English, and its English red flag is the reply.
+            reply_in = None
+        else:
+            reply_in = self._identifier.likeliest(text, matched)
+        return verdict_of(guess, flags, self.vocabularies, reply_in=reply_in, only_reply_in=True)
 
 
 def verdict_of(
@@ -125,15 +140,17 @@ def verdict_of(
     packs: Mapping[str, object],
     *,
     reply_in: str | None = None,
+    only_reply_in: bool = False,
 ) -> LanguageVerdict:
     """Which pack replies: the message's own language if it has one, else the language whose
     red-flag words matched (``reply_in`` when several did: "pus" is Spanish, French, Italian and
-    Portuguese); English too when the message was read as English (or has no pack)."""
+    Portuguese; with ``only_reply_in``, no other); English too when the message was read as
+    English (or has no pack)."""
     if guess.code in packs:
         reply: tuple[str, ...] = (guess.code,)
     else:
         matched = [m.language for m in flags if m.language in packs]
-        chosen = reply_in if reply_in in matched else (matched[0] if matched else None)
+        chosen = reply_in if reply_in in matched else (None if only_reply_in or not matched else matched[0])
         reply = (chosen,) if chosen else ()
     english_too = guess.code not in packs
     return LanguageVerdict(code=guess.code, reason=guess.reason, red_flags=flags, reply_languages=reply, english_too=english_too)

@@ -32,6 +32,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from mesoguide.constants import (
+    ENTITY_RED_FLAG,
     INTENT_OUT_OF_SCOPE,
     INTENT_RED_FLAG,
     METADATA_KEY_LANGUAGE,
@@ -125,8 +126,10 @@ class LanguageGate(GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         """Records the verdict and routes each message."""
         for message in messages:
+            terms = _english_terms(message)
             verdict = self._rail.read(
-                message.get(TEXT) or "", english_terms=_english_terms(message), hint=_hint(message)
+                message.get(TEXT) or "", english_terms=bool(terms), english_red_flag=ENTITY_RED_FLAG in terms,
+                hint=_hint(message),
             )
             message.set(PARSE_KEY_LANGUAGE, verdict.as_record(), add_to_output=True)
             routed = routed_intent(verdict, (message.get(INTENT) or {}).get(INTENT_NAME_KEY))
@@ -158,9 +161,11 @@ def loaded_rail() -> LanguageRail | None:
     return _LOADED_RAIL[-1] if _LOADED_RAIL else None
 
 
-def _english_terms(message: Message) -> bool:
+def _english_terms(message: Message) -> set[str]:
+    """The entities of the English guardrail's matches (``red_flag``, ``treatment_area``, ...)."""
     record = message.get(PARSE_KEY_GUARDRAIL)
-    return bool(record.get("matches")) if isinstance(record, dict) else False
+    matches = record.get("matches") if isinstance(record, dict) else None
+    return {str(m.get("entity")) for m in matches or [] if isinstance(m, dict)}
 
 
 def _hint(message: Message) -> str | None:

@@ -32,6 +32,7 @@ No log line here holds a message, a name, a phone number or a raw conversation i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import os
@@ -49,8 +50,8 @@ from mesoguide.escalations.models import NewEscalation
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.guardrail.precedence import Escalation, decide_escalation
 from mesoguide.knowledge import KnowledgeBase, default_knowledge
-from mesoguide.language.identify import ENGLISH, LanguageGuess
-from mesoguide.language.rail import LanguageRail, LanguageVerdict, verdict_of
+from mesoguide.language.identify import ENGLISH
+from mesoguide.language.rail import LanguageRail, LanguageVerdict
 from mesoguide.language.replies import red_flag_texts
 from mesoguide.logsafe import hashed
 from mesoguide.runtime.rate_limit import RateLimiter
@@ -185,20 +186,30 @@ def escalation_in(
 
 
 def language_in(
-    text: str, rail: LanguageRail, *, english_terms: bool, hint: str | None, chunk_chars: int, budget_s: float
+    text: str,
+    rail: LanguageRail,
+    *,
+    english_terms: bool,
+    english_red_flag: bool,
+    hint: str | None,
+    chunk_chars: int,
+    budget_s: float,
 ) -> LanguageVerdict:
     """The language rail's verdict on a text of any length: its language from the first piece,
-    red flags in other languages from every piece read within ``budget_s``."""
+    red flags in other languages from every piece read within ``budget_s``, up to the first."""
     started = time.monotonic()
     pieces = chunks(unique_sentences(text), chunk_chars) or [""]
-    first = rail.read(pieces[0], english_terms=english_terms, hint=hint)
-    flags = list(first.red_flags)
+    read = functools.partial(rail.read, english_terms=english_terms, english_red_flag=english_red_flag, hint=hint)
+    first = read(pieces[0])
     for piece in pieces[1:]:
-        if flags or time.monotonic() - started > budget_s:
+        if first.red_flags or time.monotonic() - started > budget_s:
             break
-        flags += rail.read(piece, english_terms=True).red_flags
-    guess = LanguageGuess(first.code, first.reason)
-    return verdict_of(guess, tuple(flags), rail.vocabularies)
+        later = read(piece)
+        if later.red_flags:
+            return dataclasses.replace(
+                first, red_flags=later.red_flags, reply_languages=first.reply_languages or later.reply_languages
+            )
+    return first
 
 
 class NeverSilent:
@@ -266,7 +277,8 @@ class NeverSilent:
         except Exception as exc:  # noqa: BLE001 - no guardrail: the safe reply still goes out
             _failed(message, "guardrail unavailable on the never-silent path", exc)
             escalation, terms = None, []
-        verdict = await self._language(loop, message, text, english_terms=bool(terms))
+        english_red_flag = any(t.startswith(f"{c.ENTITY_RED_FLAG}:") for t in terms)
+        verdict = await self._language(loop, message, text, english_terms=bool(terms), english_red_flag=english_red_flag)
         if verdict.is_red_flag:
             escalation = Escalation.RED_FLAG
             terms = sorted({*terms, *(f"{c.ENTITY_RED_FLAG}:{m.value}" for m in verdict.red_flags)})
@@ -293,13 +305,14 @@ class NeverSilent:
         await self._audit(agent, message, text, reply, outcome)
 
     async def _language(
-        self, loop: asyncio.AbstractEventLoop, message: UserMessage, text: str, *, english_terms: bool
+        self, loop: asyncio.AbstractEventLoop, message: UserMessage, text: str, *, english_terms: bool, english_red_flag: bool
     ) -> LanguageVerdict:
         """The language rail's verdict, or English when the rail itself fails."""
         metadata = message.metadata if isinstance(message.metadata, dict) else {}
         hint = metadata.get(c.METADATA_KEY_LANGUAGE)
         read = functools.partial(
-            language_in, english_terms=english_terms, hint=hint if isinstance(hint, str) else None,
+            language_in, english_terms=english_terms, english_red_flag=english_red_flag,
+            hint=hint if isinstance(hint, str) else None,
             chunk_chars=self._settings.chunk_chars, budget_s=self._settings.guardrail_budget_s,
         )
         try:

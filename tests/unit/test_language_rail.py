@@ -179,3 +179,16 @@ def test_the_rail_reads_every_packs_red_flags_whatever_the_language() -> None:
     assert verdict.code == "en" and [m.value for m in verdict.red_flags] == ["breathing_difficulty"]
     assert verdict.reply_languages == ("tr",) and verdict.english_too
     assert not rail.read("how long does the swelling last after the session?").red_flags
+
+
+def test_an_english_red_flag_is_answered_in_english_though_other_vocabularies_share_its_word() -> None:
+    rail = LanguageRail(
+        vocabularies={
+            "es": (ForeignRedFlag(id="pus_discharge", terms=("pus=",)),),
+            "fr": (ForeignRedFlag(id="pus_discharge", terms=("pus=",)),),
+        }
+    )
+    english = rail.read("my cheek is leaking pus and I have a fever", english_terms=True, english_red_flag=True)
+    assert english.is_red_flag and english.reply_languages == () and english.english_too
+    spanish = rail.read("me sale pus de la cara desde ayer", english_terms=True, english_red_flag=True)
+    assert spanish.reply_languages == ("es",) and spanish.english_too, "English term, Spanish words: both texts"
