@@ -4,10 +4,11 @@ Rules, in order (``mesoguide/language/README.md`` explains each choice):
 
 1. **Script**: when most letters are Chinese characters, Arabic, Cyrillic or Greek, the script
    decides (``zh``, ``ar``, ``ru``, ``el``): no English word is written in them.
-2. **English guardrail or area terms** found in the message make it English: a mixed message
+2. **English guardrail terms** (red flag, contraindication, medical advice; not treatment areas,
+   whose words other languages share) found in the message make it English: a mixed message
    ("doktor bey, can't breathe") is the English guardrail's to judge.
 3. **Short messages** (one or two words: "ok", "botox?", "PRP", a name) are English.
-4. **English words**: when at least half of the words are English (spaCy's English lookup
+4. **English words**: when more than half of the words are English (spaCy's English lookup
    tables), the message is English, whatever the detector makes of the rest.
 5. **The detector** (lingua, offline, its models shipped in the package, limited to English
    and the languages the clinic has packs for) gives the languages other than English at least
@@ -36,7 +37,7 @@ from mesoguide.language.fold import fold
 
 ENGLISH = "en"
 #: The detector's least confidence for a language other than English.
-MIN_CONFIDENCE = 0.6
+MIN_CONFIDENCE = 0.55
 #: A channel's hint wins when the detector's confidence for it is this close to the best.
 HINT_MARGIN = 0.2
 #: Messages of at most this many words are English (rule 3).
@@ -95,7 +96,8 @@ class LanguageIdentifier:
 
         Args:
             text: The patient's message.
-            english_terms: True when the English guardrail found a vocabulary or area term.
+            english_terms: True when the English guardrail found a vocabulary term (not an area:
+                "cellulite" is French and German too).
             hint: A channel's language hint (``tr-TR``, ``de``), if any.
         """
         by_script = _script_language(text)
@@ -108,9 +110,18 @@ class LanguageIdentifier:
             return LanguageGuess(ENGLISH, "english_terms")
         if len(words) <= SHORT_WORDS:
             return LanguageGuess(ENGLISH, "short")
-        if english_share(words) >= ENGLISH_SHARE:
+        if english_share(words) > ENGLISH_SHARE:
             return LanguageGuess(ENGLISH, "english_words")
         return self._detect(text, _hint_code(hint))
+
+    def detected(self, text: str) -> str:
+        """The detector's best language for ``text`` (English included), no rule applied: which
+        language the words are in, when a red flag is found whatever the message is read as."""
+        by_script = _script_language(text)
+        if by_script is not None or self._detector is None:
+            return by_script or ENGLISH
+        best = self._detector.detect_language_of(text)
+        return _code(best) if best is not None else ENGLISH
 
     def likeliest(self, text: str, codes: Iterable[str]) -> str | None:
         """Of ``codes``, the language the detector finds likeliest for ``text`` ("pus" is a word
@@ -156,7 +167,11 @@ def _stop_words(language: str) -> frozenset[str]:
 
 
 def english_share(words: list[str]) -> float:
-    """The share of words that are English words or forms of them."""
+    """The share of words that are English words or forms of them; single letters ("l" of
+    "l'effetto", "a") count for nothing either way."""
+    words = [w for w in words if len(w) > 1]
+    if not words:
+        return 0.0
     lexicon = _english_lexicon()
     return sum(1 for w in words if lexicon.knows(w.casefold())) / len(words)
 

@@ -112,7 +112,8 @@ class LanguageRail:
 
         Args:
             text: The patient's message.
-            english_terms: True when the English guardrail found a vocabulary or area term.
+            english_terms: True when the English guardrail found a vocabulary term (not an area:
+                "cellulite" is French and German too).
             english_red_flag: True when one of those terms is a red flag.
             hint: A channel's language hint (``tr-TR``), if any.
         """
@@ -120,9 +121,10 @@ class LanguageRail:
         flags = tuple(self._red_flags.match(text))
         if guess.code in self.vocabularies or not flags:
             return verdict_of(guess, flags, self.vocabularies)
-        # Read as English, with red-flag words of another language. Which language are they in,
-        # English terms aside? "me sale pus de la cara" is Spanish though "pus" is English too.
-        own = self._identifier.identify(text, hint=hint).code if english_terms else guess.code
+        # Read as English, with red-flag words of another language. Which language are the words
+        # in, the rules aside? "me sale pus de los pinchazos" is Spanish though "pus", "me" and
+        # "sale" are English words too.
+        own = self._identifier.detected(text)
         matched = [m.language for m in flags]
         if own in matched:
             reply_in: str | None = own

@@ -1,7 +1,7 @@
 """Rasa NLU component: the message's language, and red flags written in other languages.
 
 Placed after :class:`mesoguide.guardrail.rasa_router.GuardrailRouter`, whose record says
-whether an English vocabulary or area term matched (then the message is English: a mixed message
+whether an English vocabulary term matched (then the message is English: a mixed message
 is the English guardrail's to judge). It records the :class:`.rail.LanguageVerdict` under
 ``language`` in the parse data and routes:
 
@@ -33,6 +33,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from mesoguide.constants import (
     ENTITY_RED_FLAG,
+    ENTITY_TREATMENT_AREA,
     INTENT_OUT_OF_SCOPE,
     INTENT_RED_FLAG,
     METADATA_KEY_LANGUAGE,
@@ -128,7 +129,8 @@ class LanguageGate(GraphComponent):
         for message in messages:
             terms = _english_terms(message)
             verdict = self._rail.read(
-                message.get(TEXT) or "", english_terms=bool(terms), english_red_flag=ENTITY_RED_FLAG in terms,
+                message.get(TEXT) or "", english_terms=bool(terms - {ENTITY_TREATMENT_AREA}),
+                english_red_flag=ENTITY_RED_FLAG in terms,
                 hint=_hint(message),
             )
             message.set(PARSE_KEY_LANGUAGE, verdict.as_record(), add_to_output=True)

@@ -90,14 +90,15 @@ def test_red_flags_escalate_and_questions_get_the_safe_reply(
                 unsafe.append((case["text"], turn.outcome))
                 continue
             tally["red_flag"][0] += 1
-            assert texts(turn).startswith(urgent_start) or urgent_start in texts(turn), case["text"]
+            assert urgent_start in texts(turn), f"the urgent text in {code}: {case['text']}"
             reference = next(meta_of(r)["reference"] for r in turn.replies if meta_of(r))
             record = store.get(reference)
             assert record["urgent"] and record["reason"] == "red_flag"
             assert any(t.startswith("language:") for t in record["terms"]), "the clinic sees the language"
         else:
             tally["safe_reply"][1] += 1
-            if turn.outcome == OUTCOME_FALLBACK and texts(turn) == safe_reply:
+            # The first turn of a conversation opens with the (English) disclaimer.
+            if turn.outcome == OUTCOME_FALLBACK and texts(turn).endswith(safe_reply):
                 tally["safe_reply"][0] += 1
                 assert latest_language(live, who)["code"] == code
                 assert [meta_of(r)["language"] for r in turn.replies if meta_of(r)] == [code]

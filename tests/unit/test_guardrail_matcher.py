@@ -42,6 +42,8 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("I'm on WARFARIN", ("contraindication", "anticoagulant")),
         ("i take Eliquis daily", ("contraindication", "anticoagulant")),
         ("on xarelto since march", ("contraindication", "anticoagulant")),
+        ("ich nehme Marcumar, is mesotherapy ok?", ("contraindication", "anticoagulant")),  # German brand
+        ("tomo sintrom desde hace años", ("contraindication", "anticoagulant")),  # Spanish brand
         ("im on warfrin", ("contraindication", "anticoagulant")),  # misspelling
         ("I take blood-thinners", ("contraindication", "anticoagulant")),  # hyphen + plural lemma
         ("what about blood thinners", ("contraindication", "anticoagulant")),
