@@ -12,8 +12,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def knowledge_dir() -> Path:
-    """The knowledge base directory (``MESOGUIDE_KNOWLEDGE_DIR`` or ``knowledge/``)."""
+def knowledge_dir(configured: str | Path | None = None) -> Path:
+    """The knowledge base directory: ``configured`` (a component's ``knowledge:`` in config.yml)
+    when given, else ``MESOGUIDE_KNOWLEDGE_DIR`` or ``knowledge/``."""
+    if configured:
+        return Path(configured)
     return Path(os.environ.get("MESOGUIDE_KNOWLEDGE_DIR", REPO_ROOT / "knowledge"))
 
 

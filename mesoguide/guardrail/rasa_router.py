@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from pathlib import Path
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -92,7 +91,7 @@ class GuardrailRouter(GraphComponent, EntityExtractorMixin):
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """The vocabularies' content: an edit retrains this step through Rasa's cache."""
         digest = hashlib.sha256(PIPELINE_FORMAT.encode())
-        for path in vocabulary_files(_knowledge(config)):
+        for path in vocabulary_files(knowledge_dir(config.get("knowledge"))):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         return digest.hexdigest()
 
@@ -105,7 +104,7 @@ class GuardrailRouter(GraphComponent, EntityExtractorMixin):
         execution_context: ExecutionContext,
     ) -> GuardrailRouter:
         """Before training: builds the pipeline from ``knowledge/`` (about 5 s)."""
-        nlp = build_nlp(load_knowledge(_knowledge(config)))
+        nlp = build_nlp(load_knowledge(knowledge_dir(config.get("knowledge"))))
         return cls(matcher=GuardrailMatcher(nlp=nlp), escalation_share=_share(config),
                    model_storage=model_storage, resource=resource)
 
@@ -252,9 +251,6 @@ def _routed_intent(
 def _names_an_area(matches: list[GuardrailMatch]) -> bool:
     return any(m.entity == ENTITY_TREATMENT_AREA for m in matches)
 
-
-def _knowledge(config: dict[str, Any]) -> Path:
-    return Path(config["knowledge"]) if config.get("knowledge") else knowledge_dir()
 
 
 def _share(config: dict[str, Any]) -> float:

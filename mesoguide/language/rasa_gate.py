@@ -69,7 +69,7 @@ class LanguageGate(GraphComponent):
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """The language files' content: an edit rebuilds this step only."""
         digest = hashlib.sha256(_FORMAT.encode())
-        for path in language_files(_knowledge(config)):
+        for path in language_files(knowledge_dir(config.get("knowledge"))):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         return digest.hexdigest()
 
@@ -78,7 +78,7 @@ class LanguageGate(GraphComponent):
         cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
     ) -> LanguageGate:
         """Before training: the packs of ``knowledge/``."""
-        packs = load_knowledge(_knowledge(config)).languages
+        packs = load_knowledge(knowledge_dir(config.get("knowledge"))).languages
         rail = LanguageRail.from_packs(packs, low_accuracy=bool(config.get("low_accuracy")))
         return cls(rail=rail, model_storage=model_storage, resource=resource)
 
@@ -175,6 +175,3 @@ def _hint(message: Message) -> str | None:
     hint = metadata.get(METADATA_KEY_LANGUAGE) if isinstance(metadata, dict) else None
     return hint if isinstance(hint, str) else None
 
-
-def _knowledge(config: dict[str, Any]) -> Path:
-    return Path(config["knowledge"]) if config.get("knowledge") else knowledge_dir()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from mesoguide.client import LiveAssistant
+from mesoguide.escalations.store import EscalationStore
 from mesoguide.paths import REPO_ROOT
 from mesoguide.runtime import MANY_PATIENTS_ONE_ADDRESS
 from mesoguide.stack import Stack, StackConfig, free_port, isolated_config
@@ -62,6 +63,14 @@ def live(live_stack: Stack) -> LiveAssistant:
 @pytest.fixture(scope="session")
 def stack_config(live: LiveAssistant) -> StackConfig:
     return live.config
+
+
+@pytest.fixture(scope="module")
+def store(live_stack: Stack) -> Iterator[EscalationStore]:
+    """The escalation store of the shared stack, read as staff would."""
+    made = EscalationStore(url=live_stack.config.env["MESOGUIDE_DATABASE_URL"])
+    yield made
+    made.dispose()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -51,8 +51,8 @@ def _chat_id() -> int:
     return random.randint(10**8, 10**9)
 
 
-def _update(chat_id: int, **message: Any) -> dict[str, Any]:
-    person = {"id": chat_id, "is_bot": False, "first_name": "Ana", "language_code": "en"}
+def _update(chat_id: int, language_code: str = "en", **message: Any) -> dict[str, Any]:
+    person = {"id": chat_id, "is_bot": False, "first_name": "Ana", "language_code": language_code}
     return {
         "update_id": random.randint(1, 10**9),
         "message": {
@@ -140,6 +140,18 @@ def test_telegram_escalation_sends_text_only(live: LiveAssistant, providers: Fak
     new_calls = providers.calls[before:]
     assert {c.method for c in new_calls} <= {"sendMessage"}, "the widget payload is not sent to Telegram"
     assert not any("mesoguide" in json.dumps(c.fields) for c in new_calls)
+
+
+def test_telegram_passes_the_app_language_and_a_turkish_question_gets_turkish(
+    live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase
+) -> None:
+    chat = _chat_id()
+    telegram(live, _update(chat, language_code="tr", text="Mezoterapi kaç seans sürüyor acaba?"))
+    assert live.turn_outcome(str(chat), "telegram") == "fallback"
+    assert kb.render(kb.languages["tr"].english_only) in telegram_texts(providers, chat)
+    [event] = _user_events(live, str(chat), "telegram")
+    assert event["metadata"]["language"] == "tr", "the app's language reaches the rail as a hint"
+    assert event["parse_data"]["language"]["code"] == "tr"
 
 
 def test_telegram_start_command_opens_with_the_disclaimer(

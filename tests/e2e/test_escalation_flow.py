@@ -23,13 +23,6 @@ def sender() -> str:
     return f"e2e-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture(scope="module")
-def store(live_stack: Stack) -> EscalationStore:
-    made = EscalationStore(url=live_stack.config.env["MESOGUIDE_DATABASE_URL"])
-    yield made
-    made.dispose()
-
-
 def escalation_reply(turn: Turn) -> dict:
     """The reply carrying the machine-readable meta (the REST channel sends the custom payload
     as a message of its own, next to the text and its buttons)."""

@@ -25,7 +25,6 @@ from mesoguide.escalations.store import EscalationStore
 from mesoguide.knowledge import KnowledgeBase
 from mesoguide.paths import REPO_ROOT
 from mesoguide.reply_meta import meta_of
-from mesoguide.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -47,13 +46,6 @@ def cases_of(path: Path) -> list[dict[str, Any]]:
 
 def sender() -> str:
     return f"lang-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture(scope="module")
-def store(live_stack: Stack) -> EscalationStore:
-    made = EscalationStore(url=live_stack.config.env["MESOGUIDE_DATABASE_URL"])
-    yield made
-    made.dispose()
 
 
 def texts(turn: Turn) -> str:
