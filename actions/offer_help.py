@@ -21,6 +21,7 @@ from actions.guarded import GuardedAction
 from actions.languages import reply_languages
 from actions.replies import outcome, topic_buttons
 from mesoguide import constants as c
+from mesoguide.language.replies import render_in
 from mesoguide.reply_meta import ReplyMeta, custom_payload
 
 # The questions patients ask most, offered as topic buttons in this order.
@@ -43,7 +44,7 @@ class ActionOfferHelp(GuardedAction, Action):
         pack = self._kb.languages.get(reply.first)
         if pack is not None and not reply.english:
             meta = ReplyMeta(outcome=c.OUTCOME_FALLBACK, urgent=False, reference=None, language=pack.code)
-            dispatcher.utter_message(text=self._kb.render(pack.english_only), custom=custom_payload(meta))
+            dispatcher.utter_message(text=render_in(self._kb, pack.code, pack.english_only), custom=custom_payload(meta))
             return [outcome(c.OUTCOME_FALLBACK)]
         buttons = topic_buttons(self._kb, HELP_TOPICS)
         buttons.append({"title": "Talk to the clinic", "payload": f"/{c.INTENT_HUMAN}"})

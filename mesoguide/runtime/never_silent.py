@@ -52,7 +52,7 @@ from mesoguide.guardrail.precedence import Escalation, decide_escalation
 from mesoguide.knowledge import KnowledgeBase, default_knowledge
 from mesoguide.language.identify import ENGLISH
 from mesoguide.language.rail import LanguageRail, LanguageVerdict
-from mesoguide.language.replies import red_flag_texts
+from mesoguide.language.replies import red_flag_texts, render_in
 from mesoguide.logsafe import hashed
 from mesoguide.runtime.rate_limit import RateLimiter
 
@@ -285,8 +285,11 @@ class NeverSilent:
         terms = sorted({*terms, *(f"language:{code}" for code in verdict.reply_languages)}) if escalation else terms
         if escalation is None or escalation is Escalation.HUMAN:
             pack = self._kb.languages.get(verdict.code) if verdict.needs_language_reply else None
-            text_of = pack.english_only if pack is not None else self._kb.messages.runtime[fallback]
-            reply, outcome = self._kb.render(text_of), c.OUTCOME_UNAVAILABLE
+            if pack is not None:
+                reply = render_in(self._kb, pack.code, pack.english_only)
+            else:
+                reply = self._kb.render(self._kb.messages.runtime[fallback])
+            outcome = c.OUTCOME_UNAVAILABLE
         else:
             reference = await self._store(loop, message, escalation, terms, text)
             reply = self._kb.render(self._kb.messages.escalation[escalation.value])

@@ -21,6 +21,7 @@ from twilio.request_validator import RequestValidator
 from mesoguide.channels.text_only import CHOOSE_HINT
 from mesoguide.client import LiveAssistant
 from mesoguide.knowledge import KnowledgeBase
+from mesoguide.language.replies import render_in
 from tests.e2e.fake_providers import (
     TELEGRAM_SECRET,
     TWILIO_AUTH_TOKEN,
@@ -148,7 +149,7 @@ def test_telegram_passes_the_app_language_and_a_turkish_question_gets_turkish(
     chat = _chat_id()
     telegram(live, _update(chat, language_code="tr", text="Mezoterapi kaç seans sürüyor acaba?"))
     assert live.turn_outcome(str(chat), "telegram") == "fallback"
-    assert kb.render(kb.languages["tr"].english_only) in telegram_texts(providers, chat)
+    assert render_in(kb, "tr", kb.languages["tr"].english_only) in telegram_texts(providers, chat)
     [event] = _user_events(live, str(chat), "telegram")
     assert event["metadata"]["language"] == "tr", "the app's language reaches the rail as a hint"
     assert event["parse_data"]["language"]["code"] == "tr"

@@ -23,6 +23,7 @@ from mesoguide.client import LiveAssistant, Turn
 from mesoguide.constants import OUTCOME_FALLBACK, PARSE_KEY_LANGUAGE
 from mesoguide.escalations.store import EscalationStore
 from mesoguide.knowledge import KnowledgeBase
+from mesoguide.language.replies import render_in
 from mesoguide.paths import REPO_ROOT
 from mesoguide.reply_meta import meta_of
 
@@ -69,8 +70,8 @@ def test_red_flags_escalate_and_questions_get_the_safe_reply(
 ) -> None:
     code = path.stem
     pack = kb.languages[code]
-    urgent_start = kb.render(pack.red_flag)
-    safe_reply = kb.render(pack.english_only)
+    urgent_start = render_in(kb, code, pack.red_flag)
+    safe_reply = render_in(kb, code, pack.english_only)
     tally = TALLY[code]
     unsafe, wrong = [], []
     for case in cases_of(path):

@@ -20,6 +20,7 @@ import pytest
 from mesoguide.client import LiveAssistant
 from mesoguide.escalations import EscalationConfig, store_from_config
 from mesoguide.knowledge import KnowledgeBase
+from mesoguide.language.replies import render_in
 from mesoguide.runtime.http_guard import ENV_REST_TOKEN
 from mesoguide.stack import Backoff, Stack, isolated_config
 from tests.e2e.conftest import MODELS
@@ -147,9 +148,9 @@ def test_killed_action_server_red_flag_still_urgent_then_restarted(stack: Stack,
     turkish = kb.languages["tr"]
     urgent_tr = live.say("after-kill-tr", "Dün mezoterapi yaptırdım, şimdi nefes alamıyorum")
     assert urgent_tr.outcome == "escalate:red_flag"
-    assert urgent_tr.replies[0]["text"].startswith(kb.render(turkish.red_flag))
+    assert urgent_tr.replies[0]["text"].startswith(render_in(kb, "tr", turkish.red_flag))
     question_tr = live.say("after-kill-tr-faq", "Mezoterapi kaç seans sürüyor acaba?")
-    assert question_tr.outcome == "unavailable" and question_tr.replies[0]["text"] == kb.render(turkish.english_only)
+    assert question_tr.outcome == "unavailable" and question_tr.replies[0]["text"] == render_in(kb, "tr", turkish.english_only)
 
     backoff = Backoff(first_s=1.0)
     killed_at = time.monotonic()

@@ -14,6 +14,7 @@ from actions.offer_help import ActionOfferHelp
 from mesoguide import constants as c
 from mesoguide.escalations.store import EscalationStore
 from mesoguide.knowledge import KnowledgeBase
+from mesoguide.language.replies import render_in
 from mesoguide.reply_meta import meta_of
 
 
@@ -47,7 +48,7 @@ def test_a_question_in_turkish_gets_the_turkish_safe_reply_and_no_english_guess(
     """The English classifier's guess (a contraindication here) about Turkish words is noise."""
     action = ActionOfferHelp(knowledge=kb, matcher=matcher)
     [message], events = run(action, tracker("Mezoterapi kaç seans sürüyor acaba?", c.INTENT_OUT_OF_SCOPE, TURKISH), domain)
-    assert message["text"] == kb.render(kb.languages["tr"].english_only)
+    assert message["text"] == render_in(kb, "tr", kb.languages["tr"].english_only)
     assert not message["buttons"], "no English topic buttons"
     assert meta_of(message) == {"outcome": "fallback", "urgent": False, "reference": None, "language": "tr"}
     assert outcome(events) == c.OUTCOME_FALLBACK
@@ -61,8 +62,8 @@ def test_a_turkish_red_flag_is_urgent_in_turkish_and_stored_with_its_language(
     [message], events = run(action, tracker("dün meso yaptırdım nefes alamıyorum", c.INTENT_RED_FLAG, record), domain)
     pack = kb.languages["tr"]
     meta = meta_of(message)
-    assert message["text"].startswith(kb.render(pack.red_flag))
-    assert kb.render(pack.reference_line.replace("{reference}", meta["reference"])) in message["text"]
+    assert message["text"].startswith(render_in(kb, "tr", pack.red_flag))
+    assert render_in(kb, "tr", pack.reference_line, reference=meta["reference"]) in message["text"]
     assert kb.render(kb.messages.escalation["red_flag"]) not in message["text"], "read as Turkish: Turkish only"
     assert meta["urgent"] and meta["language"] == "tr" and not message["buttons"]
     stored = sqlite_store.get(meta["reference"])
@@ -78,7 +79,7 @@ def test_without_a_recorded_verdict_the_action_finds_the_red_flag_itself(
     action = ActionOfferHelp(knowledge=kb, matcher=matcher, store=sqlite_store)
     [message], events = run(action, tracker("nefes alamıyorum", c.INTENT_OUT_OF_SCOPE, None), domain)
     assert outcome(events) == "escalate:red_flag"
-    assert message["text"].startswith(kb.render(kb.languages["tr"].red_flag))
+    assert message["text"].startswith(render_in(kb, "tr", kb.languages["tr"].red_flag))
     assert kb.render(kb.messages.escalation["red_flag"]) in message["text"]
 
 

@@ -19,6 +19,7 @@ from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase, load_knowledge
 from mesoguide.knowledge.release import fingerprint, release_problems
 from mesoguide.language.rail import LanguageRail, LanguageVerdict
+from mesoguide.language.replies import render_in
 from mesoguide.paths import REPO_ROOT
 from tests.conftest import CASE_SETS, copy_knowledge, edit_yaml
 
@@ -144,3 +145,11 @@ def test_english_case_sets_stay_english_and_no_other_language_fires_on_them(
             false_red_flags.append((text, [f"{m.language}:{m.value}" for m in verdict.red_flags]))
     assert not other_language, other_language
     assert not false_red_flags, false_red_flags
+
+
+def test_clinic_facts_inside_right_to_left_texts_keep_their_own_order(kb: KnowledgeBase) -> None:
+    arabic = render_in(kb, "ar", kb.languages["ar"].english_only)
+    assert f"\u2068{kb.clinic.phone}\u2069" in arabic, "the phone number is isolated inside Arabic"
+    assert "\u2068" not in render_in(kb, "tr", kb.languages["tr"].english_only)
+    line = render_in(kb, "ar", kb.languages["ar"].reference_line, reference="MG-ABC-123")
+    assert "\u2068MG-ABC-123\u2069" in line
