@@ -6,14 +6,17 @@ use :class:`GuardrailMatcher`, so they cannot disagree about what a match is.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from mesoguide.constants import ENTITY_TREATMENT_AREA, GUARDRAIL_ENTITIES
+from mesoguide.errors import GuardrailPipelineError
+from mesoguide.guardrail.indexed_ruler import IndexedSpanRuler
 from mesoguide.guardrail.normalise import Normalised, readings
-from mesoguide.guardrail.pipeline import SPANS_KEY, SpanLabel, build_nlp
+from mesoguide.guardrail.pipeline import RULER_NAME, SPANS_KEY, SpanLabel, build_nlp
 from mesoguide.guardrail.spelling import PIPE_NAME, SpellingCorrector
 from mesoguide.knowledge import KnowledgeBase
 
@@ -103,6 +106,10 @@ def _same_kind(kept: tuple[str, str, int, int], entity: str, value: str) -> bool
     return kept[0] == entity if entity == ENTITY_TREATMENT_AREA else kept[:2] == (entity, value)
 
 
+#: How many messages' matches a matcher remembers (a few kB each at most).
+REMEMBERED_MESSAGES = 512
+
+
 class GuardrailMatcher:
     """Matches message text against the vocabularies, the way the Rasa pipeline does.
 
@@ -115,6 +122,21 @@ class GuardrailMatcher:
         # Pipelines saved before the corrector existed have none: they match exact spellings.
         corrector = nlp.get_pipe(PIPE_NAME) if PIPE_NAME in nlp.pipe_names else None
         self._correct = corrector.correct if isinstance(corrector, SpellingCorrector) else None
+        # The ruler's own patterns, matched through a first-word index (same spans, ~20x faster:
+        # indexed_ruler.py); the pipes before it (corrector, lemmatizer) run as they are.
+        if nlp.pipe_names[-1:] != [RULER_NAME]:
+            raise GuardrailPipelineError(f"the guardrail pipeline must end with its {RULER_NAME!r}: {nlp.pipe_names}")
+        self._indexed = IndexedSpanRuler.from_ruler(nlp.get_pipe(RULER_NAME))  # type: ignore[arg-type]
+        self._before = [proc for name, proc in nlp.pipeline if name != RULER_NAME]
+        self._remembered = functools.lru_cache(maxsize=REMEMBERED_MESSAGES)(self._match)
+
+    def doc(self, text: str) -> Doc:
+        """The pipeline's doc of one reading: what ``nlp(text)`` makes, the ruler's spans indexed."""
+        doc = self._nlp.make_doc(text)
+        for proc in self._before:
+            doc = proc(doc)
+        doc.spans[SPANS_KEY] = self._indexed.match(doc)
+        return doc
 
     @property
     def nlp(self) -> Language:
@@ -130,12 +152,18 @@ class GuardrailMatcher:
         """All matches in a message (areas included), read through :mod:`.normalise`.
 
         A message with digits for letters has more than one reading; their matches are merged.
+        The last few hundred messages' matches are remembered (a pure function of the text and
+        the vocabularies): the action server reads the same message for its re-check, the
+        conversation context and the language of the reply.
         """
+        return list(self._remembered(text))
+
+    def _match(self, text: str) -> tuple[GuardrailMatch, ...]:
         merged: dict[tuple[str, str, int, int], GuardrailMatch] = {}
         for reading in readings(text, correct=self._correct):
-            for match in matches_in_doc(self._nlp(reading.text), reading, text):
+            for match in matches_in_doc(self.doc(reading.text), reading, text):
                 merged.setdefault((match.entity, match.value, match.start, match.end), match)
-        return sorted(merged.values(), key=lambda m: (m.start, m.entity))
+        return tuple(sorted(merged.values(), key=lambda m: (m.start, m.entity)))
 
     def guardrail_matches(self, text: str) -> list[GuardrailMatch]:
         """Only the red-flag, contraindication and medical-advice matches of a message."""

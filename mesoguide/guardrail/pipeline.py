@@ -30,6 +30,8 @@ from mesoguide.knowledge.reading import AGE_SLOT
 from mesoguide.paths import knowledge_dir
 
 SPANS_KEY = "guardrail"
+#: The span ruler's name in the pipeline (matcher.py matches its patterns through an index).
+RULER_NAME = "span_ruler"
 #: Changes whenever the way patterns are built changes, so Rasa rebuilds a stored pipeline.
 PIPELINE_FORMAT = "span-ruler-lemmas-spelling-v3"
 
@@ -90,6 +92,7 @@ def build_nlp(kb: KnowledgeBase) -> Language:
     patterns = list(_patterns(nlp, kb))
     ruler: SpanRuler = nlp.add_pipe(  # type: ignore[assignment]  # add_pipe is typed as returning any Pipe
         "span_ruler",
+        name=RULER_NAME,
         config={"spans_key": SPANS_KEY, "spans_filter": None, "annotate_ents": False, "validate": True},
     )
     ruler.add_patterns(patterns)

@@ -270,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Figures] = {}
     from mesoguide.production.services import quiet_port
 
+    (REPO_ROOT / "build").mkdir(exist_ok=True)  # a fresh checkout has no build/ yet
     for name in args.systems.split(","):
         print(f"--- {name}: starting ...", flush=True)
         with tempfile.TemporaryDirectory(prefix=f"bench-{name}-", dir=REPO_ROOT / "build") as tmp:

@@ -28,6 +28,19 @@ Where a message's time went before and after each one: ``docs/performance.md``.
    revert or restart that changes the applied history starts over). The last state (the
    tracker as it is now) is always computed fresh, and callers get copies of the states (Rasa's
    featurizer edits them in place).
+4. **The action server receives the recent part of the conversation.** Rasa sends the whole
+   tracker, every event as JSON, with each custom-action call: about 220 KB at turn 100,
+   serialised, sent, parsed and rebuilt into a tracker at every turn, so a long conversation
+   slows down turn by turn. The actions read the slots, the latest message, the active loop and
+   the channel (fields of the tracker state, computed by Rasa from the whole tracker as
+   before) and, from the event list, only the latest user message and the escalation excerpt:
+   the session's last ``MAX_MESSAGES`` non-empty patient messages typed outside a loop
+   (:mod:`mesoguide.escalations.transcript`). So the event list sent starts at the
+   ``MAX_MESSAGES``-th last such message (``recent_events``): by construction the excerpt and
+   the latest input channel come out the same as from the whole list
+   (``tests/perf/test_rasa_speedups.py`` checks it on generated conversations, and the
+   end-to-end tests on real ones). An action that needs older events must read them from the
+   tracker store, or this count must grow with it.
 """
 
 from __future__ import annotations
@@ -174,6 +187,46 @@ def _state_step(
     memo.states.append(domain._clean_state(state))
 
 
+def recent_events(events: list[Any]) -> list[Any]:
+    """The tail of ``events`` the action server needs (adaptation 4).
+
+    Mirrors how :func:`mesoguide.escalations.transcript.excerpt_from_events` reads the list:
+    an ``active_loop`` event sets the loop (``None`` ends it), ``session_started`` ends it. The
+    tail starts at the ``MAX_MESSAGES``-th last non-empty user message typed with no loop
+    active, so the excerpt built from the tail starts from the same state (no loop) and holds
+    at least ``MAX_MESSAGES`` messages: its last ``MAX_MESSAGES`` are the whole list's.
+    """
+    from rasa.shared.core.events import ActiveLoop, SessionStarted, UserUttered
+
+    from mesoguide.escalations.transcript import MAX_MESSAGES
+
+    free: list[int] = []  # positions of non-empty user messages typed outside any loop
+    active: str | None = None
+    for position, event in enumerate(events):
+        if isinstance(event, ActiveLoop):
+            active = event.name
+        elif isinstance(event, SessionStarted):
+            active = None
+        elif isinstance(event, UserUttered) and active is None and (event.text or "").strip():
+            free.append(position)
+    if len(free) <= MAX_MESSAGES:
+        return list(events)
+    return list(events[free[-MAX_MESSAGES] :])
+
+
+def _action_call_format(self: Any, tracker: Any, domain: Any) -> dict[str, Any]:
+    """Rasa's ``RemoteAction._action_call_format`` with the recent events only (adaptation 4)."""
+    import rasa
+    from rasa.shared.core.trackers import EventVerbosity
+
+    tracker_state = tracker.current_state(EventVerbosity.NONE)
+    tracker_state["events"] = [event.as_dict() for event in recent_events(list(tracker.events))]
+    result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": tracker_state, "version": rasa.__version__}
+    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+        result["domain"] = domain.as_dict()
+    return result
+
+
 def apply() -> list[str]:
     """Apply every adaptation once; returns the names of those applied by this call."""
     from rasa.core.actions.action import RemoteAction
@@ -195,4 +248,8 @@ def apply() -> list[str]:
         Domain.states_for_tracker_history = _states_for_tracker_history
         _APPLIED.add("dialogue_states")
         done.append("dialogue_states")
+    if "recent_events" not in _APPLIED:
+        RemoteAction._action_call_format = _action_call_format
+        _APPLIED.add("recent_events")
+        done.append("recent_events")
     return done

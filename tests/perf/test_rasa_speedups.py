@@ -16,19 +16,23 @@ from rasa.shared.core.events import (
     ActiveLoop,
     BotUttered,
     Event,
+    SessionStarted,
     SlotSet,
     UserUtteranceReverted,
     UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa_sdk import Tracker
 
 from mesoguide import constants as c
+from mesoguide.escalations.transcript import MAX_MESSAGES, excerpt_from_events
 from mesoguide.paths import REPO_ROOT
 from mesoguide.perf import rasa_speedups
 
 ORIGINAL_VALIDATE = RemoteAction._validate_action_result
 ORIGINAL_RESOLVE = Event.resolve_by_type
 ORIGINAL_STATES = Domain.states_for_tracker_history
+ORIGINAL_CALL_FORMAT = RemoteAction._action_call_format
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -38,6 +42,7 @@ def _patched() -> Any:
     RemoteAction._validate_action_result = ORIGINAL_VALIDATE  # type: ignore[method-assign]
     Event.resolve_by_type = ORIGINAL_RESOLVE  # type: ignore[method-assign]
     Domain.states_for_tracker_history = ORIGINAL_STATES  # type: ignore[method-assign]
+    RemoteAction._action_call_format = ORIGINAL_CALL_FORMAT  # type: ignore[method-assign]
     rasa_speedups._APPLIED.clear()
 
 
@@ -174,3 +179,65 @@ def test_the_replay_is_continued_not_restarted() -> None:
     tracker.update(UserUtteranceReverted())
     Domain.states_for_tracker_history(domain, tracker)
     assert next(iter(tracker.__dict__[rasa_speedups._MEMO_ATTRIBUTE].values())) is not memos[0]
+
+
+# --- 4. the recent events sent to the action server --------------------------------------------
+
+
+def _long_conversation(rng: random.Random, turns: int) -> list[Event]:
+    """A conversation with forms, rewinds, empty messages, other channels and new sessions."""
+    events = _conversation(rng, turns)
+    shaped: list[Event] = []
+    for event in events:
+        if isinstance(event, UserUttered):
+            if rng.random() < 0.05:
+                shaped += [SessionStarted(), ActionExecuted(ACTION_LISTEN_NAME)]
+            text = "" if rng.random() < 0.05 else event.text
+            channel = rng.choice(["socketio", "telegram", "twilio"])
+            event = UserUttered(text, event.intent, event.entities, input_channel=channel)
+        shaped.append(event)
+    return shaped
+
+
+def _sdk_tracker(state: dict[str, Any]) -> Tracker:
+    return Tracker.from_dict(state)
+
+
+@pytest.mark.parametrize("seed", range(1, 9))
+def test_the_actions_read_the_same_from_the_recent_events_as_from_all(seed: int) -> None:
+    domain = Domain.load(REPO_ROOT / "domain.yml")
+    events = _long_conversation(random.Random(seed), 60)
+    tracker = DialogueStateTracker.from_events("recent", [], domain.slots)
+    action = RemoteAction(c.ACTION_ESCALATE, None)
+    shortened = 0
+    for index, event in enumerate(events):
+        tracker.update(event)
+        if index % 4:
+            continue
+        ours = action._action_call_format(tracker, domain)["tracker"]
+        rasas = ORIGINAL_CALL_FORMAT(action, tracker, domain)["tracker"]
+        shortened += len(ours["events"]) < len(rasas["events"])
+        assert {k: v for k, v in ours.items() if k != "events"} == {k: v for k, v in rasas.items() if k != "events"}
+        assert rasas["events"][-len(ours["events"]) :] == ours["events"]  # a tail, never a rewrite
+        for form_names in ([c.FORM_CALLBACK], []):
+            assert excerpt_from_events(ours["events"], form_names=form_names) == excerpt_from_events(
+                rasas["events"], form_names=form_names
+            ), index
+        full, recent = _sdk_tracker(rasas), _sdk_tracker(ours)
+        assert recent.get_latest_input_channel() == full.get_latest_input_channel()
+        assert recent.slots_to_validate() == full.slots_to_validate()
+        assert recent.latest_message == full.latest_message
+    assert shortened > 0  # the long conversation was cut
+
+
+def test_a_short_conversation_is_sent_whole() -> None:
+    events = [e for turn in range(MAX_MESSAGES) for e in (ActionExecuted(ACTION_LISTEN_NAME), UserUttered(f"m{turn}"))]
+    assert rasa_speedups.recent_events(events) == events
+
+
+def test_the_cut_keeps_the_last_messages_typed_outside_a_form() -> None:
+    events: list[Event] = [UserUttered(f"free {n}") for n in range(MAX_MESSAGES + 3)]
+    events += [ActiveLoop(c.FORM_CALLBACK)] + [UserUttered(f"form {n}") for n in range(5)] + [ActiveLoop(None)]
+    recent = rasa_speedups.recent_events(events)
+    assert recent[0].text == "free 3"  # the MAX_MESSAGES-th last message outside the form
+    assert len(recent) == MAX_MESSAGES + 7
