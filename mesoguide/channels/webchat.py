@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
@@ -36,6 +37,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from mesoguide.conversation_ids import conversation_id
+from mesoguide.knowledge import default_knowledge
+from mesoguide.knowledge.models import ClinicInfo
 from mesoguide.logsafe import hashed
 from mesoguide.paths import REPO_ROOT
 
@@ -54,6 +57,40 @@ STATIC_FILES: dict[str, tuple[Path, str]] = {
     ),
     "demo": (WEB_DIR / "demo" / "index.html", "text/html"),
 }
+
+
+#: What the widget reads at start: which phone numbers and which https domains become links.
+WIDGET_CONFIG = "widget-config.json"
+# The number at the start of a clinic value ("+44 20 7946 0000 (on-call)" -> "+44 20 7946 0000").
+_NUMBER = re.compile(r"\+?\(?\d[\d ().-]*\d|\d")
+
+
+def phone_number_in(value: str) -> str | None:
+    """The dialable number a clinic.yml value starts with, as written there; None if none."""
+    found = _NUMBER.search(value)
+    if found is None:
+        return None
+    return found.group(0)
+
+
+def widget_config(clinic: ClinicInfo) -> dict[str, list[str]]:
+    """The widget's link rules, from the clinic's own facts (nothing else becomes a link).
+
+    ``phones``: the clinic's, the out-of-hours and the emergency number, exactly as they appear
+    in the texts, so the widget links those characters and nothing else. ``link_domains``: the
+    booking link's domain and ``clinic.link_domains``.
+    """
+    phones = [phone_number_in(v) for v in (clinic.phone, clinic.out_of_hours.phone, clinic.emergency_number)]
+    domains = list(clinic.link_domains)
+    booking = urlsplit(clinic.booking_url)
+    if booking.scheme == "https" and booking.hostname and booking.hostname not in domains:
+        domains.insert(0, booking.hostname)
+    # Longest first: a number that contains a shorter one is linked whole.
+    return {"phones": sorted({p for p in phones if p}, key=lambda p: (-len(p), p)), "link_domains": domains}
+
+
+async def _serve_widget_config(_: Request) -> HTTPResponse:
+    return response.json(widget_config(default_knowledge().clinic), headers={"Cache-Control": "no-cache"})
 
 
 class WebchatOutput(SocketIOOutput):
@@ -109,6 +146,7 @@ class WebchatInput(SocketIOInput):
 
         for name, (path, mime) in STATIC_FILES.items():
             blueprint.add_route(_static_handler(path, mime), f"/{name}", methods=["GET"], name=f"static_{name.replace('.', '_')}")
+        blueprint.add_route(_serve_widget_config, f"/{WIDGET_CONFIG}", methods=["GET"], name="widget_config")
         return blueprint
 
     async def _confirm_session(self, sid: str, data: dict | None, app: Sanic | None) -> None:

@@ -318,14 +318,21 @@ class EscalationStore:
     # --- outbox ----------------------------------------------------------------------------
 
     def due_notifications(self, *, now: dt.datetime | None = None, limit: int = 20) -> builtins.list[m.OutboxItem]:
-        """Undelivered notifications whose next attempt is due, oldest first."""
+        """Undelivered notifications whose next attempt is due: urgent ones first, then oldest first.
+
+        Urgent first, so a backlog of routine notifications (a mail server that was down all
+        night) never holds back the one about a patient with a red flag, within a round or
+        past the round's ``limit``.
+        """
         now = now or m.utcnow()
+        urgent_first = sa.case((m.escalations.c.urgent.is_(True), 0), (m.outbox.c.event == "urgent", 0), else_=1)
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(m.outbox)
+                .join(m.escalations, m.escalations.c.id == m.outbox.c.escalation_id)
                 .where(m.outbox.c.delivered_at.is_(None))
                 .where(m.outbox.c.next_attempt_at <= now)
-                .order_by(m.outbox.c.id)
+                .order_by(urgent_first, m.outbox.c.id)
                 .limit(limit)
             ).mappings().all()
         # Row keys are the table's columns, which mypy cannot match to the TypedDict's keys.

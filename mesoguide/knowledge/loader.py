@@ -7,6 +7,7 @@ a rule never serves a patient. ``python -m mesoguide.knowledge`` runs the same c
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -203,8 +204,31 @@ def _load_clinic(path: Path) -> ClinicInfo:
         out_of_hours=_out_of_hours(clinic, path),
         regulatory_note=_regulatory_note(clinic, path),
         facts_checked=_facts_checked(clinic, path),
+        link_domains=_link_domains(clinic, path),
         is_example=bool(data.get("example", False)),
     )
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def _link_domains(clinic: Mapping[str, Any], path: Path) -> tuple[str, ...]:
+    """Optional: the clinic's own web domains, whose https links the web widget makes clickable."""
+    raw = clinic.get("link_domains") or []
+    if not isinstance(raw, list):
+        raise KnowledgeError(path, "must be a list of domain names, e.g. [clinic.example]", entry="clinic", field="link_domains")
+    domains = []
+    for value in raw:
+        domain = str(value).strip().lower()
+        if not _DOMAIN.match(domain):
+            raise KnowledgeError(
+                path,
+                f"{value!r} is not a domain name: write the host only (clinic.example), no https:// and no path",
+                entry="clinic",
+                field="link_domains",
+            )
+        domains.append(domain)
+    return tuple(domains)
 
 
 def _check_no_placeholders(text: str) -> str | None:

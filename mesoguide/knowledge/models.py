@@ -194,6 +194,8 @@ class ClinicInfo:
     is_example: bool
     regulatory_note: RegulatoryNote | None = None
     facts_checked: FactsChecked | None = None
+    #: Domains whose https links the web widget turns into links (the booking link's is added).
+    link_domains: tuple[str, ...] = ()
 
     def placeholders(self) -> dict[str, str]:
         """Values for the ``{placeholder}`` names allowed in answers and messages."""

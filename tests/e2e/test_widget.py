@@ -2,7 +2,9 @@
 
 Open the demo clinic page, ask an FAQ, click a quick reply, see an escalation marked, see a
 ``<script>`` message shown as characters, reload and see the history, use it by keyboard and
-on a phone-sized screen. Screenshots: ``build/test-output/widget/``.
+on a phone-sized screen; nothing stored before the patient agrees; the typing indicator; a cut
+connection and the reconnection; the clinic's numbers and links clickable and nothing else;
+axe-core finds no serious or critical violation. Screenshots: ``build/test-output/widget/``.
 """
 
 from __future__ import annotations
@@ -55,9 +57,12 @@ def page(browser, live: LiveAssistant):
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def open_chat(page) -> None:
+def open_chat(page, *, keep: bool = True) -> None:
+    """Open the chat; ``keep`` agrees to the conversation being kept on this device."""
     page.get_by_role("button", name="Chat: questions about mesotherapy").click()
     page.wait_for_selector("#mg-panel[data-ready=true]")
+    if keep:
+        page.get_by_role("button", name="Keep it").click()
 
 
 def ask(page, text: str) -> None:
@@ -233,6 +238,7 @@ def test_clear_forgets_the_conversation_on_this_device(page, kb: KnowledgeBase) 
     bot_text(page, kb.render(kb.messages.disclaimer))  # a new conversation starts
     assert page.locator(".mg-user").count() == 0
     assert "warfarin" not in page.evaluate("JSON.stringify(localStorage)")
+    page.get_by_role("button", name="Keep it").click()  # a new conversation asks again
     stored_id = "JSON.parse(localStorage.getItem(Object.keys(localStorage)[0]) || '{}').sessionId"
     page.wait_for_function(f"({stored_id} || '{first}') !== '{first}'")
 
@@ -280,3 +286,174 @@ def test_arabic_reads_right_to_left_with_the_reply_in_arabic(browser, live: Live
     english = bot_text(page, kb.render(kb.topics["sessions"].answer))
     assert direction(english.locator(".mg-text")) == "ltr" and english.get_attribute("lang") is None
     context.close()
+
+
+# --- consent before storage ---------------------------------------------------------------------
+
+
+def test_nothing_is_stored_before_the_patient_agrees(page, kb: KnowledgeBase) -> None:
+    open_chat(page, keep=False)
+    notice = page.get_by_role("group", name="Storage on this device")
+    assert notice.is_visible() and "24 hours" in notice.text_content()
+    bot_text(page, kb.render(kb.messages.disclaimer))
+    ask(page, "I'm on warfarin, can I have it?")
+    bot_text(page, kb.render(kb.messages.escalation["contraindication"]))
+    assert page.evaluate("localStorage.length") == 0, "stored before the patient agreed"
+    page.get_by_role("button", name="No, thanks").click()
+    assert notice.is_hidden()
+    ask(page, "does mesotherapy hurt?")
+    bot_text(page, kb.render(kb.topics["pain"].answer))
+    assert page.evaluate("localStorage.length") == 0, "stored although the patient said no"
+    page.reload()
+    open_chat(page, keep=False)
+    bot_text(page, kb.render(kb.messages.disclaimer))
+    assert page.locator(".mg-user").count() == 0, "a conversation not kept is gone after a reload"
+    page.get_by_role("button", name="Keep it").click()
+    stored = _stored(page)
+    assert stored["consent"] is True and stored["sessionId"]
+    assert len(stored["history"]) >= 1  # what was said before agreeing is kept from now on
+
+
+# --- typing indicator and a dropped connection ---------------------------------------------------
+
+
+def test_a_typing_indicator_shows_until_the_reply_comes(page, kb: KnowledgeBase) -> None:
+    open_chat(page)
+    bot_text(page, kb.render(kb.messages.disclaimer))
+    assert page.locator(".mg-typing").is_hidden()
+    # Record every change of the indicator: a fast reply may hide it before Playwright looks.
+    page.evaluate(
+        """() => { window.__typing = [];
+            const node = document.querySelector('.mg-typing');
+            new MutationObserver(() => window.__typing.push(!node.hidden))
+              .observe(node, {attributes: true, attributeFilter: ['hidden']}); }"""
+    )
+    ask(page, "how long is the downtime?")
+    bot_text(page, kb.render(kb.topics["downtime"].answer))
+    assert page.evaluate("window.__typing")[0] is True, "shown when the message was sent"
+    assert page.locator(".mg-typing").is_hidden(), "hidden when the reply came"
+    assert page.get_by_role("status", include_hidden=True).filter(has_text="The assistant is writing a reply").count() == 1
+
+
+def test_a_dropped_connection_is_shown_and_the_conversation_resumes(browser, live: LiveAssistant, kb: KnowledgeBase) -> None:
+    from tests.support.cuttable_proxy import CuttableProxy
+
+    proxy = CuttableProxy(target_port=live.config.rasa_port)
+    proxy.start()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(live.config.widget_page_url.replace(f":{live.config.rasa_port}/", f":{proxy.port}/"))
+        open_chat(page)
+        bot_text(page, kb.render(kb.messages.disclaimer))
+        session = _stored(page)["sessionId"]
+
+        proxy.cut()
+        page.wait_for_selector("#mg-panel:not([data-ready])")
+        status = page.locator(".mg-status")
+        assert status.text_content() == "Connection lost. Reconnecting ..."
+        ask(page, "does mesotherapy hurt?")
+        assert page.get_by_label("Your message").input_value() == "does mesotherapy hurt?", "kept, not lost"
+        assert status.text_content().startswith("Not sent: there is no connection")
+        assert page.locator(".mg-user").count() == 0
+        page.screenshot(path=str(SHOTS / "9-connection-lost.png"))
+
+        proxy.start()
+        page.wait_for_selector("#mg-panel[data-ready=true]", timeout=20_000)
+        assert status.text_content() == "Connected again."
+        page.get_by_label("Your message").press("Enter")  # the message still in the box
+        bot_text(page, kb.render(kb.topics["pain"].answer))
+        assert _stored(page)["sessionId"] == session, "the same conversation"
+        events = live.tracker(session, "webchat")["events"]
+        disclaimers = [e for e in events if e["event"] == "bot" and e["text"] == kb.render(kb.messages.disclaimer)]
+        assert len(disclaimers) == 1, "a reconnection does not start a new conversation"
+    finally:
+        context.close()
+        proxy.cut()
+
+
+# --- links -----------------------------------------------------------------------------------
+
+
+def test_the_clinics_numbers_and_links_are_clickable_and_nothing_else(browser, live: LiveAssistant, kb: KnowledgeBase) -> None:
+    from mesoguide.channels.webchat import phone_number_in
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(live.config.widget_page_url)
+    open_chat(page)
+    ask(page, "I'm on warfarin, can I have it?")
+    text = kb.render(kb.messages.escalation["contraindication"])
+    escalation = bot_text(page, text)
+    phone = phone_number_in(kb.clinic.phone)
+    link = escalation.locator("a[href^='tel:']").first
+    link.wait_for()
+    assert link.text_content() == phone
+    assert link.get_attribute("href") == "tel:" + "".join(ch for ch in phone if ch == "+" or ch.isdigit())
+    assert escalation.locator(".mg-text").text_content() == text, "the text is shown exactly as written"
+
+    booking = kb.clinic.booking_url
+    foreign = "https://clinic.example.evil.test/book"
+    sent = f"Book at {booking}. Not at {foreign} or http://clinic.example/plain, call 1999 or {phone}."
+    page.evaluate(
+        """([sent]) => {
+            const key = Object.keys(localStorage)[0];
+            const state = JSON.parse(localStorage.getItem(key));
+            state.history.push({kind: "bot", text: sent, buttons: []});
+            localStorage.setItem(key, JSON.stringify(state));
+        }""",
+        [sent],
+    )
+    page.reload()
+    page.wait_for_selector("#mg-panel[data-ready=true]")
+    bubble = page.locator(".mg-bot").filter(has_text="Book at").last
+    bubble.locator("a[href^='https://']").first.wait_for()
+    anchors = bubble.locator("a").evaluate_all("nodes => nodes.map(n => [n.textContent, n.getAttribute('href')])")
+    assert anchors == [[booking, booking], [phone, "tel:" + "".join(ch for ch in phone if ch == "+" or ch.isdigit())]]
+    assert bubble.locator(".mg-text").text_content() == sent
+    assert bubble.locator("a").first.get_attribute("rel") == "noopener noreferrer"
+    page.screenshot(path=str(SHOTS / "10-links.png"))
+    context.close()
+
+
+# --- accessibility (axe-core, from web/node_modules) ------------------------------------------
+
+AXE = REPO_ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _serious_violations(page) -> list[str]:
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    violations = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_no_serious_accessibility_violations_closed_open_and_escalated(page, kb: KnowledgeBase) -> None:
+    assert AXE.is_file(), "axe-core missing: run make setup (npm ci in web/)"
+    found: dict[str, list[str]] = {}
+    found["closed"] = _serious_violations(page)
+    open_chat(page, keep=False)
+    bot_text(page, kb.render(kb.messages.disclaimer))
+    found["open, storage notice shown"] = _serious_violations(page)
+    page.get_by_role("button", name="Keep it").click()
+    ask(page, "my cheek is leaking pus and I have a fever")
+    bot_text(page, kb.render(kb.messages.escalation["red_flag"]))
+    page.wait_for_selector(".mg-urgent")
+    ask(page, "I'm on warfarin, can I have it?")
+    bot_text(page, kb.render(kb.messages.escalation["contraindication"]))
+    page.wait_for_selector(".mg-escalation:not(.mg-urgent)")
+    found["escalations shown"] = _serious_violations(page)
+    page.screenshot(path=str(SHOTS / "11-axe-escalations.png"))
+    print("\naxe-core serious/critical violations: " + ", ".join(f"{k}: {len(v)}" for k, v in found.items()))
+    assert not any(found.values()), found
+
+
+def test_the_accessibility_check_sees_a_violation_when_there_is_one(page) -> None:
+    page.evaluate("document.body.appendChild(Object.assign(document.createElement('img'), {src: 'data:,'}))")
+    assert any(v.startswith("image-alt (critical)") for v in _serious_violations(page))

@@ -126,6 +126,18 @@ def test_outbox_retry_bookkeeping(store: EscalationStore) -> None:
     assert store.due_notifications(now=later) == []
 
 
+def test_urgent_notifications_are_delivered_before_the_others(store: EscalationStore) -> None:
+    for n in range(4):
+        store.record(new(f"routine-{n}"))  # a backlog of routine ones, queued first
+    urgent = store.record(new("urgent", reason="red_flag", urgent=True))["reference"]
+    [first] = store.due_notifications(limit=1)
+    assert store.get_by_id(first["escalation_id"])["reference"] == urgent, "the urgent one first, even past the limit"
+    order = [item["escalation_id"] for item in store.due_notifications()]
+    routine = [e for e in order if e != first["escalation_id"]]
+    assert order == [first["escalation_id"]] * (len(order) - len(routine)) + routine, "every urgent item before any routine one"
+    assert routine == sorted(routine) and len(set(routine)) == 4, "the others oldest first"
+
+
 def test_schema_is_versioned_and_migration_is_idempotent(store_url: str) -> None:
     EscalationStore(url=store_url).dispose()
     from mesoguide.escalations.store import make_engine

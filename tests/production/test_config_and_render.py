@@ -139,3 +139,9 @@ def test_endpoints_use_postgres_redis_and_the_project_stores(tmp_path: Path) -> 
 def test_private_files_are_owner_only(tmp_path: Path) -> None:
     path = render.write_private(tmp_path / "endpoints.yml", "password: x\n")
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_nginx_routes_every_file_the_widget_channel_serves() -> None:
+    from mesoguide.channels.webchat import STATIC_FILES, WIDGET_CONFIG
+
+    assert set(render.WIDGET_FILES) == set(STATIC_FILES) | {WIDGET_CONFIG}

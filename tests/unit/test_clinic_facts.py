@@ -53,6 +53,41 @@ def test_out_of_hours_needs_service_and_phone(tmp_path: Path, key: str) -> None:
     assert (_error(k).entry, _error(k).field) == ("clinic", f"out_of_hours.{key}")
 
 
+def test_link_domains_are_optional_host_names(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit_clinic(k, lambda clinic: clinic.update({"link_domains": ["Clinic.Example", "shop.clinic.example"]}))
+    assert load_knowledge(k).clinic.link_domains == ("clinic.example", "shop.clinic.example")
+    _edit_clinic(k, lambda clinic: clinic.pop("link_domains"))
+    assert load_knowledge(k).clinic.link_domains == ()
+
+
+@pytest.mark.parametrize(
+    "bad", ["https://clinic.example", "clinic.example/book", "localhost", "clinic example.com", "*.clinic.example"]
+)
+def test_a_link_domain_that_is_not_a_host_name_is_refused(tmp_path: Path, bad: str) -> None:
+    k = copy_knowledge(tmp_path)
+    _edit_clinic(k, lambda clinic: clinic.update({"link_domains": [bad]}))
+    err = _error(k)
+    assert (err.entry, err.field) == ("clinic", "link_domains")
+    assert "host only" in err.problem
+
+
+def test_the_widget_links_the_clinics_numbers_and_domains_only(kb: KnowledgeBase) -> None:
+    from dataclasses import replace
+
+    from mesoguide.channels.webchat import phone_number_in, widget_config
+
+    assert phone_number_in("+44 20 7946 0000 (EXAMPLE)") == "+44 20 7946 0000"
+    assert phone_number_in("999 (EXAMPLE: set your country's number, e.g. 112 or 911)") == "999"
+    assert phone_number_in("(020) 7946 0000, weekdays") == "(020) 7946 0000"
+    assert phone_number_in("call reception") is None
+    clinic = replace(kb.clinic, link_domains=("shop.clinic.example",))
+    config = widget_config(clinic)
+    assert config["link_domains"] == ["clinic.example", "shop.clinic.example"]  # the booking link's first
+    assert config["phones"] == ["+44 20 7946 0000", "+44 20 7946 0999", "999"]  # longest first, then in order
+    assert widget_config(replace(clinic, booking_url="http://clinic.example/book"))["link_domains"] == ["shop.clinic.example"]
+
+
 def test_regulatory_note_is_optional_but_whole(tmp_path: Path) -> None:
     k = copy_knowledge(tmp_path)
     assert load_knowledge(k).clinic.regulatory_note is None  # both empty in the example: no note

@@ -15,10 +15,18 @@
  * - every bot or user text goes into the page with textContent, never innerHTML;
  * - escalations (custom payload {"mesoguide": {outcome, urgent, reference}}) are marked,
  *   urgent ones most visibly, with the reference code when the server sends one;
- * - the conversation survives a reload (session id + history in localStorage; the server
- *   keeps the tracker through socket.io session persistence), for data-history-hours (24 by
- *   default) after the last message only: the history can hold health details and callback
- *   details on a shared computer. "Clear" forgets it at once and starts a new conversation;
+ * - nothing is stored in the browser until the patient agrees to it (a short notice in the
+ *   panel): the history can hold health details and callback details on a shared computer.
+ *   With consent, the conversation survives a reload (session id + history in localStorage;
+ *   the server keeps the tracker through socket.io session persistence) for data-history-hours
+ *   (24 by default) after the last message, then it is forgotten. Without consent it lives in
+ *   the page only. "Clear" forgets it at once and starts a new conversation;
+ * - while a reply is on its way a typing indicator shows; a dropped connection is said in the
+ *   panel, socket.io reconnects to the same conversation, and a message typed meanwhile stays in
+ *   the input box instead of being lost;
+ * - the clinic's phone numbers become tel: links and https links to the clinic's own domains
+ *   become links (both from widget-config.json, i.e. clinic.yml); every other character is
+ *   shown exactly as the server sent it;
  * - keyboard: everything is a real button or input; Escape closes; screen readers get a
  *   labelled dialog and a polite live log.
  */
@@ -35,7 +43,9 @@
   var MAX_HISTORY = 200;
   var MAX_INPUT = 2000;
   var historyHours = Number((script && script.getAttribute("data-history-hours")) || 24);
-  var HISTORY_MS = (isFinite(historyHours) && historyHours >= 0 ? historyHours : 24) * 3600 * 1000;
+  if (!isFinite(historyHours) || historyHours < 0) historyHours = 24;
+  var HISTORY_MS = historyHours * 3600 * 1000;
+  var SLOW_REPLY_MS = 20000;
 
   // Interface wording only; what the assistant says comes from the server (knowledge/).
   var LABEL = {
@@ -49,6 +59,14 @@
     escalated: "Passed to the clinic team",
     reference: "Reference: ",
     offline: "Connecting to the assistant ...",
+    lost: "Connection lost. Reconnecting ...",
+    back: "Connected again.",
+    notSent: "Not sent: there is no connection yet. Your message is still in the box; send it again when connected.",
+    typing: "The assistant is writing a reply",
+    slow: "The reply is taking longer than usual. If nothing comes, please send your message again or call the clinic.",
+    consent: "Keep this conversation on this device? It would be stored in this browser for {hours} so it stays after a page reload, then deleted. Nothing is stored unless you agree.",
+    keep: "Keep it",
+    dontKeep: "No, thanks",
     you: "You said: ",
     bot: "Assistant: ",
   };
@@ -60,22 +78,28 @@
     return node;
   }
 
+  function fresh() { return { sessionId: null, history: [], open: false, consent: null }; }
+
   function load() {
     try {
-      var saved = JSON.parse(window.localStorage.getItem(STORE) || "{}");
-      if (!saved.savedAt || Date.now() - saved.savedAt > HISTORY_MS) {
-        window.localStorage.removeItem(STORE);  // expired: a new conversation, nothing shown
-        return { sessionId: null, history: [], open: false };
+      var raw = window.localStorage.getItem(STORE);
+      if (raw === null) return fresh();
+      var saved = JSON.parse(raw || "{}");
+      if (saved.consent !== true || !saved.savedAt || Date.now() - saved.savedAt > HISTORY_MS) {
+        window.localStorage.removeItem(STORE);  // expired or never agreed to: nothing shown
+        return fresh();
       }
-      return { sessionId: saved.sessionId || null, history: Array.isArray(saved.history) ? saved.history : [], open: !!saved.open };
+      return { sessionId: saved.sessionId || null, history: Array.isArray(saved.history) ? saved.history : [], open: !!saved.open, consent: true };
     } catch (e) {
-      return { sessionId: null, history: [], open: false };
+      return fresh();
     }
   }
   var state = load();
+  // Only with the patient's consent; otherwise the conversation lives in this page only.
   function save() {
+    state.history = state.history.slice(-MAX_HISTORY);
+    if (state.consent !== true) return;
     try {
-      state.history = state.history.slice(-MAX_HISTORY);
       state.savedAt = Date.now();
       window.localStorage.setItem(STORE, JSON.stringify(state));
     } catch (e) { /* private mode or full: the chat still works, only without history */ }
@@ -120,6 +144,30 @@
   var status = el("p", "mg-status", LABEL.offline);
   status.setAttribute("role", "status");
 
+  // The typing indicator: three dots for the eye, one sentence for a screen reader.
+  var typing = el("div", "mg-typing");
+  typing.hidden = true;
+  typing.setAttribute("role", "status");
+  var dots = el("span", "mg-dots");
+  dots.setAttribute("aria-hidden", "true");
+  for (var d = 0; d < 3; d++) dots.appendChild(el("span", "mg-dot"));
+  typing.appendChild(dots);
+  typing.appendChild(el("span", "mg-visually-hidden", LABEL.typing));
+
+  // Asked once per conversation, before anything is written to the browser's storage.
+  var consent = el("div", "mg-consent");
+  consent.setAttribute("role", "group");
+  consent.setAttribute("aria-label", "Storage on this device");
+  var hoursText = historyHours === 1 ? "1 hour" : historyHours + " hours";
+  consent.appendChild(el("p", "mg-consent-text", LABEL.consent.replace("{hours}", hoursText)));
+  var keep = el("button", "mg-consent-keep", LABEL.keep);
+  keep.type = "button";
+  var dontKeep = el("button", "mg-consent-no", LABEL.dontKeep);
+  dontKeep.type = "button";
+  consent.appendChild(keep);
+  consent.appendChild(dontKeep);
+  consent.hidden = state.consent !== null;
+
   var form = el("form", "mg-form");
   var inputId = "mg-input";
   var label = el("label", "mg-visually-hidden", LABEL.input);
@@ -137,7 +185,9 @@
   form.appendChild(send);
 
   panel.appendChild(header);
+  panel.appendChild(consent);
   panel.appendChild(log);
+  panel.appendChild(typing);
   panel.appendChild(status);
   panel.appendChild(form);
   root.appendChild(panel);
@@ -154,6 +204,75 @@
     return span;
   }
 
+  // --- links: the clinic's phone numbers and its own https links, nothing else ---------
+  var links = { phones: [], domains: [] };
+
+  function escapeRegExp(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
+
+  function allowedUrl(url) {
+    try {
+      var u = new URL(url);
+      if (u.protocol !== "https:") return false;
+      var host = u.hostname.toLowerCase();
+      return links.domains.some(function (d) { return host === d || host.slice(-(d.length + 1)) === "." + d; });
+    } catch (e) { return false; }
+  }
+
+  // Splits a bot text into text nodes and <a> elements; the characters shown are the text's own.
+  function linkedText(text) {
+    var span = el("span", "mg-text");
+    span.setAttribute("dir", "auto");
+    // A known number, not part of a longer run of digits.
+    var parts = links.phones.filter(Boolean).map(function (p) { return "(?<![\\d+])" + escapeRegExp(p) + "(?!\\d)"; });
+    parts.push("https://[^\\s<>\"']+");
+    var pattern = new RegExp(parts.map(function (p) { return "(" + p + ")"; }).join("|"), "g");
+    var last = 0;
+    var m;
+    while ((m = pattern.exec(text)) !== null) {
+      var found = m[0];
+      var href = null;
+      if (found.indexOf("https://") === 0) {
+        found = found.replace(/[.,;:!?)\]]+$/, "");  // a sentence's own punctuation is not the link's
+        if (allowedUrl(found)) href = found;
+      } else {
+        href = "tel:" + found.replace(/[^+\d]/g, "");
+      }
+      if (!href) { pattern.lastIndex = m.index + Math.max(found.length, 1); continue; }
+      if (m.index > last) span.appendChild(document.createTextNode(text.slice(last, m.index)));
+      var a = el("a", "mg-link", found);
+      a.href = href;
+      if (href.indexOf("https://") === 0) { a.target = "_blank"; a.rel = "noopener noreferrer"; }
+      span.appendChild(a);
+      last = m.index + found.length;
+      pattern.lastIndex = last;
+    }
+    if (last < text.length) span.appendChild(document.createTextNode(text.slice(last)));
+    return span;
+  }
+
+  function loadLinks() {
+    if (!window.fetch) return;
+    window.fetch(base + "widget-config.json", { credentials: "omit" }).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (cfg) {
+      if (!cfg) return;
+      links.phones = (cfg.phones || []).filter(function (p) { return typeof p === "string" && /\d/.test(p); });
+      links.domains = (cfg.link_domains || []).filter(function (d) { return typeof d === "string" && d; })
+        .map(function (d) { return d.toLowerCase(); });
+      relink();
+    }).catch(function () { /* links stay text: nothing else changes */ });
+  }
+
+  // Bot bubbles rendered before the configuration arrived get their links now.
+  function relink() {
+    var texts = log.querySelectorAll(".mg-bot > .mg-text");
+    for (var i = 0; i < texts.length; i++) {
+      var fresh = linkedText(texts[i].textContent);
+      if (texts[i].getAttribute("lang")) fresh.setAttribute("lang", texts[i].getAttribute("lang"));
+      texts[i].parentNode.replaceChild(fresh, texts[i]);
+    }
+  }
+
   function renderUser(text) {
     var bubble = el("div", "mg-msg mg-user");
     bubble.appendChild(el("span", "mg-visually-hidden", LABEL.you));
@@ -166,7 +285,7 @@
   function renderBot(entry, live) {
     var bubble = el("div", "mg-msg mg-bot");
     bubble.appendChild(el("span", "mg-visually-hidden", LABEL.bot));
-    bubble.appendChild(textOf(entry.text));
+    bubble.appendChild(linkedText(entry.text));
     log.appendChild(bubble);
     replyGroup.push(bubble);
     if (entry.buttons && entry.buttons.length) {
@@ -178,8 +297,8 @@
         btn.type = "button";
         btn.disabled = !live;
         btn.addEventListener("click", function () {
+          if (!sendMessage(b.payload, b.title)) return;  // offline: the buttons stay usable
           disableQuickReplies();
-          sendMessage(b.payload, b.title);
           input.focus(); // the disabled button would drop keyboard focus to the page
         });
         row.appendChild(btn);
@@ -228,7 +347,9 @@
   // comes again). The server's copy follows the clinic's retention period.
   function clearConversation() {
     try { window.localStorage.removeItem(STORE); } catch (e) { /* nothing stored */ }
-    state = { sessionId: null, history: [], open: true };
+    state = { sessionId: null, history: [], open: true, consent: null };
+    consent.hidden = false;  // a new conversation: asked again before anything is stored
+    showTyping(false);
     while (log.firstChild) log.removeChild(log.firstChild);
     if (socket && socket.connected) socket.emit("session_request", { session_id: null });
     input.focus();
@@ -254,22 +375,51 @@
       document.head.appendChild(loader);
       return;
     }
-    socket = window.io(server, { transports: ["websocket", "polling"] });
+    // socket.io reconnects by itself (growing delays); each connection asks for the same session.
+    socket = window.io(server, { transports: ["websocket", "polling"], reconnectionDelayMax: 5000 });
     socket.on("connect", function () {
       socket.emit("session_request", { session_id: state.sessionId });
     });
     socket.on("session_confirm", function (sessionId) {
       state.sessionId = typeof sessionId === "string" ? sessionId : (sessionId && sessionId.session_id) || state.sessionId;
       save();
-      status.textContent = "";
+      status.textContent = wasLost ? LABEL.back : "";
+      if (wasLost) window.setTimeout(function () { if (status.textContent === LABEL.back) status.textContent = ""; }, 4000);
+      wasLost = false;
       panel.setAttribute("data-ready", "true");
     });
-    socket.on("disconnect", function () { status.textContent = LABEL.offline; panel.removeAttribute("data-ready"); });
+    socket.on("disconnect", lost);
+    socket.on("connect_error", lost);
     socket.on("bot_uttered", onBot);
+  }
+
+  var wasLost = false;
+  function lost() {
+    wasLost = true;
+    status.textContent = LABEL.lost;
+    panel.removeAttribute("data-ready");
+    showTyping(false);  // a reply sent while the line was down does not come: say so, do not spin
+  }
+
+  // --- typing indicator ------------------------------------------------------------------
+  var slowTimer = null;
+  function showTyping(on) {
+    typing.hidden = !on;
+    panel.toggleAttribute("data-waiting", on);
+    if (slowTimer) { window.clearTimeout(slowTimer); slowTimer = null; }
+    if (on) {
+      slowTimer = window.setTimeout(function () {
+        typing.hidden = true;
+        panel.removeAttribute("data-waiting");
+        status.textContent = LABEL.slow;
+      }, SLOW_REPLY_MS);
+    }
   }
 
   function onBot(data) {
     if (!data || typeof data !== "object") return;
+    showTyping(false);
+    if (status.textContent === LABEL.slow) status.textContent = "";
     var meta = data.custom && data.custom.mesoguide;
     if (meta) {
       state.history.push({ kind: "meta", meta: meta });
@@ -298,13 +448,17 @@
   }
 
   function sendMessage(message, shown) {
-    if (!socket || !state.sessionId) return false;
+    if (!socket || !socket.connected || !state.sessionId || !panel.hasAttribute("data-ready")) {
+      status.textContent = LABEL.notSent;
+      return false;
+    }
     var text = shown || message;
     state.history.push({ kind: "user", text: text });
     save();
     renderUser(text);
     var metadata = browserLanguage() ? { language: browserLanguage() } : {};
     socket.emit("user_uttered", { message: message, session_id: state.sessionId, metadata: metadata });
+    showTyping(true);
     return true;
   }
 
@@ -321,6 +475,17 @@
   launcher.addEventListener("click", function () { setOpen(true); });
   closer.addEventListener("click", function () { setOpen(false); });
   clearer.addEventListener("click", clearConversation);
+  keep.addEventListener("click", function () {
+    state.consent = true;
+    consent.hidden = true;
+    save();
+    input.focus();
+  });
+  dontKeep.addEventListener("click", function () {
+    state.consent = false;  // remembered in this page only: storing the refusal would store something
+    consent.hidden = true;
+    input.focus();
+  });
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
   form.addEventListener("submit", function (e) {
     e.preventDefault();
@@ -332,6 +497,7 @@
   function mount() {
     document.body.appendChild(root);
     replay();
+    loadLinks();
     if (state.open) setOpen(true);
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
