@@ -41,6 +41,27 @@ Where a message's time went before and after each one: ``docs/performance.md``.
    (``tests/perf/test_rasa_speedups.py`` checks it on generated conversations, and the
    end-to-end tests on real ones). An action that needs older events must read them from the
    tracker store, or this count must grow with it.
+5. **Applied events are continued, not recomputed.** ``DialogueStateTracker.applied_events``
+   folds every event of the conversation (reverts, restarts, loop executions) at each call,
+   with an ``isinstance`` per event and type: several calls per message, each growing with the
+   conversation. Here the fold's result is kept on the tracker and continued over the events
+   appended since, by the same loop body as Rasa's. The fold also depends on the names of
+   every loop anywhere in the conversation: when a new event brings a loop name not seen
+   before, or the events are not the same objects as last time (a new list, a rewritten
+   history), it starts over. Callers get a new list, as from Rasa.
+6. **The memoization policy's debug copy only when debug is logged.** Before each prediction
+   ``MemoizationPolicy.predict_action_probabilities`` (which the rule policy inherits) logs
+   ``copy.deepcopy(states)`` at debug level: the copy of every dialogue state is made even when
+   the debug line is filtered out, and the rule policy's states are the whole conversation's.
+   Here the same line, with the same copy, is logged when that logger is enabled for debug,
+   and the method is otherwise Rasa's own.
+7. **A tracker is copied, not replayed.** Before every action the processor runs it on
+   ``tracker.copy()``, which replays every event of the conversation into a new tracker (twice
+   per message, growing with the conversation). A tracker's state must be re-creatable from its
+   events (Rasa's own rule, ``DialogueStateTracker.__init__``), so the copy takes the same
+   events and the state they made: each slot copied with its value, the latest message, bot
+   utterance and action, the follow-up action, the active loop, the pause. Only plain
+   ``DialogueStateTracker`` objects are copied this way (a subclass keeps Rasa's replay).
 """
 
 from __future__ import annotations
@@ -227,6 +248,124 @@ def _action_call_format(self: Any, tracker: Any, domain: Any) -> dict[str, Any]:
     return result
 
 
+_APPLIED_MEMO = "_mesoguide_applied_memo"
+
+
+class _AppliedMemo:
+    """Where the applied-events fold stopped on one tracker."""
+
+    def __init__(self, events: Any) -> None:
+        self.events = events  # the tracker's own deque: a new one means start over
+        self.count = 0
+        self.first: Any = None
+        self.last: Any = None
+        self.loop_names: set[str] = set()
+        self.applied: list[Any] = []
+
+
+def _applied_events(self: Any) -> list[Any]:
+    """Rasa's ``DialogueStateTracker.applied_events``, continued from the last call's fold."""
+    from rasa.shared.core.events import ActiveLoop
+
+    events = self.events
+    count = len(events)
+    memo: _AppliedMemo | None = self.__dict__.get(_APPLIED_MEMO)
+    if memo is None or not _memo_continues(memo, events, count):
+        memo = _AppliedMemo(events)
+    new = [events[i] for i in range(memo.count, count)] if memo.count else list(events)
+    new_loops = {e.name for e in new if isinstance(e, ActiveLoop) and e.name}
+    if memo.count and not new_loops <= memo.loop_names:
+        memo, new = _AppliedMemo(events), list(events)  # a loop seen for the first time: start over
+        new_loops = {e.name for e in new if isinstance(e, ActiveLoop) and e.name}
+    memo.loop_names |= new_loops
+    for event in new:
+        _applied_step(self, event, memo.loop_names, memo.applied)
+    if count:
+        memo.count, memo.first, memo.last = count, events[0], events[-1]
+    self.__dict__[_APPLIED_MEMO] = memo
+    return list(memo.applied)
+
+
+def _memo_continues(memo: _AppliedMemo, events: Any, count: int) -> bool:
+    """True when ``events`` is the deque the memo folded, with events only appended since."""
+    if memo.events is not events or count < memo.count:
+        return False
+    return memo.count == 0 or (events[0] is memo.first and events[memo.count - 1] is memo.last)
+
+
+def _applied_step(tracker: Any, event: Any, loop_names: set[str], applied_events: list[Any]) -> None:
+    """One iteration of the loop of Rasa 3.6's ``applied_events``, unchanged."""
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionReverted,
+        Restarted,
+        SessionStarted,
+        UserUtteranceReverted,
+        UserUttered,
+    )
+
+    if isinstance(event, (Restarted, SessionStarted)):
+        applied_events.clear()
+    elif isinstance(event, ActionReverted):
+        tracker._undo_till_previous(ActionExecuted, applied_events)
+    elif isinstance(event, UserUtteranceReverted):
+        tracker._undo_till_previous(UserUttered, applied_events)
+        tracker._undo_till_previous(ActionExecuted, applied_events)
+    elif (
+        isinstance(event, ActionExecuted)
+        and event.action_name in loop_names
+        and not tracker._first_loop_execution_or_unhappy_path(event.action_name, applied_events)
+    ):
+        tracker._undo_till_previous_loop_execution(event.action_name, applied_events)
+    else:
+        applied_events.append(event)
+
+
+def _memoization_predict(
+    self: Any, tracker: Any, domain: Any, rule_only_data: dict[str, Any] | None = None, **kwargs: Any
+) -> Any:
+    """Rasa 3.6's ``MemoizationPolicy.predict_action_probabilities``; the debug copy only when logged."""
+    import copy
+    import logging
+
+    from rasa.core.policies import memoization
+
+    result = self._default_predictions(domain)
+    states = self._prediction_states(tracker, domain, rule_only_data=rule_only_data)
+    if logging.getLogger(memoization.__name__).isEnabledFor(logging.DEBUG):
+        memoization.structlogger.debug("memoization.predict.actions", tracker_states=copy.deepcopy(states))
+    predicted_action_name = self.recall(states, tracker, domain, rule_only_data=rule_only_data)
+    if predicted_action_name is not None:
+        memoization.logger.debug(f"There is a memorised next action '{predicted_action_name}'")
+        result = self._prediction_result(predicted_action_name, tracker, domain)
+    else:
+        memoization.logger.debug("There is no memorised next action")
+    return self._prediction(result)
+
+
+_ORIGINAL_TRACKER_COPY: Any = None
+
+
+def _tracker_copy(self: Any) -> Any:
+    """Rasa's ``DialogueStateTracker.copy`` without replaying the events (adaptation 7)."""
+    import copy
+
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    if type(self) is not DialogueStateTracker:
+        return _ORIGINAL_TRACKER_COPY(self)
+    new = self.init_copy()  # what Rasa's copy starts from: same sender, slots, history limit
+    new.events.extend(self.events)
+    new.slots = {name: copy.copy(slot) for name, slot in self.slots.items()}  # init_copy reset them
+    new._paused = self._paused
+    new.followup_action = self.followup_action
+    new.latest_action = copy.copy(self.latest_action)
+    new.latest_message = self.latest_message
+    new.latest_bot_utterance = self.latest_bot_utterance
+    new.active_loop = copy.copy(self.active_loop)
+    return new
+
+
 def apply() -> list[str]:
     """Apply every adaptation once; returns the names of those applied by this call."""
     from rasa.core.actions.action import RemoteAction
@@ -252,4 +391,24 @@ def apply() -> list[str]:
         RemoteAction._action_call_format = _action_call_format
         _APPLIED.add("recent_events")
         done.append("recent_events")
+    if "applied_events" not in _APPLIED:
+        from rasa.shared.core.trackers import DialogueStateTracker
+
+        DialogueStateTracker.applied_events = _applied_events
+        _APPLIED.add("applied_events")
+        done.append("applied_events")
+    if "memoization_debug_copy" not in _APPLIED:
+        from rasa.core.policies.memoization import MemoizationPolicy
+
+        MemoizationPolicy.predict_action_probabilities = _memoization_predict
+        _APPLIED.add("memoization_debug_copy")
+        done.append("memoization_debug_copy")
+    if "tracker_copy" not in _APPLIED:
+        global _ORIGINAL_TRACKER_COPY
+        from rasa.shared.core.trackers import DialogueStateTracker
+
+        _ORIGINAL_TRACKER_COPY = DialogueStateTracker.copy
+        DialogueStateTracker.copy = _tracker_copy
+        _APPLIED.add("tracker_copy")
+        done.append("tracker_copy")
     return done

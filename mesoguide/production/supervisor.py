@@ -376,7 +376,8 @@ class ProductionStack:
         while pending:
             for name, ready in list(pending.items()):
                 if not self.supervisor.running(name):
-                    raise SetupError(f"{name} exited during start-up; see {self.data / 'logs' / (name + '.log')}")
+                    log = self.data / "logs" / (name + ".log")
+                    raise SetupError(f"{name} exited during start-up; see {log}. Its last lines:\n{_tail(log)}")
                 if ready():
                     del pending[name]
             if time.monotonic() - started > READY_TIMEOUT_S:
@@ -516,3 +517,11 @@ def _answers_tls(url: str) -> Callable[[], bool]:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return lambda: _get(url, context) is not None
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a service's log (a start-up error says why without the file)."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as exc:
+        return f"(no log: {exc.strerror})"

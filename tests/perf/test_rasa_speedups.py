@@ -4,18 +4,22 @@ results, same errors (docs/performance.md says what each one saves)."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.memoization import MemoizationPolicy
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
+    ActionReverted,
     ActiveLoop,
     BotUttered,
     Event,
+    Restarted,
     SessionStarted,
     SlotSet,
     UserUtteranceReverted,
@@ -33,6 +37,9 @@ ORIGINAL_VALIDATE = RemoteAction._validate_action_result
 ORIGINAL_RESOLVE = Event.resolve_by_type
 ORIGINAL_STATES = Domain.states_for_tracker_history
 ORIGINAL_CALL_FORMAT = RemoteAction._action_call_format
+ORIGINAL_APPLIED = DialogueStateTracker.applied_events
+ORIGINAL_MEMOIZATION = MemoizationPolicy.predict_action_probabilities
+ORIGINAL_COPY = DialogueStateTracker.copy
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -43,6 +50,9 @@ def _patched() -> Any:
     Event.resolve_by_type = ORIGINAL_RESOLVE  # type: ignore[method-assign]
     Domain.states_for_tracker_history = ORIGINAL_STATES  # type: ignore[method-assign]
     RemoteAction._action_call_format = ORIGINAL_CALL_FORMAT  # type: ignore[method-assign]
+    DialogueStateTracker.applied_events = ORIGINAL_APPLIED  # type: ignore[method-assign]
+    MemoizationPolicy.predict_action_probabilities = ORIGINAL_MEMOIZATION  # type: ignore[method-assign]
+    DialogueStateTracker.copy = ORIGINAL_COPY  # type: ignore[method-assign]
     rasa_speedups._APPLIED.clear()
 
 
@@ -241,3 +251,157 @@ def test_the_cut_keeps_the_last_messages_typed_outside_a_form() -> None:
     recent = rasa_speedups.recent_events(events)
     assert recent[0].text == "free 3"  # the MAX_MESSAGES-th last message outside the form
     assert len(recent) == MAX_MESSAGES + 7
+
+
+# --- 5. applied events continued ----------------------------------------------------------------
+
+
+def _with_late_loops_and_reverts(rng: random.Random, turns: int) -> list[Event]:
+    """Conversations where a loop's name first appears late, with reverts, restarts, sessions."""
+    events = _long_conversation(rng, turns)
+    shaped: list[Event] = []
+    for index, event in enumerate(events):
+        shaped.append(event)
+        roll = rng.random()
+        if roll < 0.03:
+            shaped.append(ActionReverted())
+        elif roll < 0.04:
+            shaped.append(Restarted())
+        elif roll < 0.06 and index > len(events) // 2:
+            # A form whose name the conversation has not seen yet, executed on two turns before
+            # its name first appears: once it does, Rasa folds the earlier turns differently.
+            shaped += [
+                ActionExecuted("late_form"),
+                ActionExecuted(ACTION_LISTEN_NAME),
+                UserUttered("late"),
+                ActionExecuted("late_form"),
+                ActiveLoop("late_form"),
+                ActiveLoop(None),
+            ]
+    return shaped
+
+
+@pytest.mark.parametrize("seed", range(1, 7))
+def test_applied_events_equal_rasas_at_every_step(seed: int) -> None:
+    domain = Domain.load(REPO_ROOT / "domain.yml")
+    tracker = DialogueStateTracker.from_events("applied", [], domain.slots)
+    for index, event in enumerate(_with_late_loops_and_reverts(random.Random(seed), 50)):
+        tracker.update(event)
+        if index % 2:
+            continue
+        ours = tracker.applied_events()
+        assert ours == ORIGINAL_APPLIED(tracker), index
+        assert all(a is b for a, b in zip(ours, ORIGINAL_APPLIED(tracker), strict=True))
+        ours.clear()  # callers own the list they get
+
+
+def test_a_loop_name_seen_late_refolds_the_earlier_events() -> None:
+    domain = Domain.load(REPO_ROOT / "domain.yml")
+    tracker = DialogueStateTracker.from_events("late", [], domain.slots)
+    for event in [
+        ActionExecuted("late_form"),
+        ActionExecuted(ACTION_LISTEN_NAME),
+        UserUttered("late"),
+        ActionExecuted("late_form"),
+    ]:
+        tracker.update(event)
+        tracker.applied_events()
+    tracker.update(ActiveLoop("late_form"))
+    before = len(ORIGINAL_APPLIED(DialogueStateTracker.from_events("x", list(tracker.events)[:-1], domain.slots)))
+    assert tracker.applied_events() == ORIGINAL_APPLIED(tracker)
+    assert len(tracker.applied_events()) != before + 1, "the late name changed how the turns fold"
+
+
+def test_applied_events_start_over_when_the_history_is_not_the_same() -> None:
+    domain = Domain.load(REPO_ROOT / "domain.yml")
+    tracker = DialogueStateTracker.from_events("applied", [UserUttered("a"), UserUttered("b")], domain.slots)
+    assert len(tracker.applied_events()) == 2
+    tracker.events[0] = UserUttered("rewritten")  # the same length, another first event
+    assert tracker.applied_events()[0].text == "rewritten"
+    tracker.events = type(tracker.events)([UserUttered("c")])  # a new list
+    assert [e.text for e in tracker.applied_events()] == ["c"]
+
+
+# --- 6. the memoization policy's debug copy --------------------------------------------------
+
+
+def test_memoization_predicts_as_rasa_and_copies_states_only_for_a_debug_log(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import copy
+    import logging
+
+    from rasa.core.policies import memoization
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    domain = Domain.load(REPO_ROOT / "domain.yml")
+    policy = MemoizationPolicy(
+        MemoizationPolicy.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("memoization"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+    tracker = DialogueStateTracker.from_events("memo", _conversation(random.Random(5), 12), domain.slots)
+    copies: list[int] = []
+    real_deepcopy = copy.deepcopy
+    monkeypatch.setattr(copy, "deepcopy", lambda value, *a: copies.append(1) or real_deepcopy(value, *a))
+    logger = logging.getLogger(memoization.__name__)
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    ours = policy.predict_action_probabilities(tracker, domain)
+    assert copies == []
+    assert ours.probabilities == ORIGINAL_MEMOIZATION(policy, tracker, domain).probabilities
+    monkeypatch.setattr(logger, "level", logging.DEBUG)
+    policy.predict_action_probabilities(tracker, domain)
+    assert copies, "the debug line still gets its copy when debug is logged"
+
+
+# --- 7. a tracker copied, not replayed ----------------------------------------------------------
+
+
+def _event_or_value(tracker: DialogueStateTracker, event: Any) -> Any:
+    if any(e is event for e in tracker.events):
+        return id(event)
+    return ("not an event", {k: v for k, v in event.as_dict().items() if k != "timestamp"})
+
+
+def _state_of(tracker: DialogueStateTracker) -> dict[str, Any]:
+    from rasa.shared.core.trackers import EventVerbosity
+
+    return {
+        "state": tracker.current_state(EventVerbosity.ALL),
+        "slots": {name: (slot.value, slot.has_been_set) for name, slot in tracker.slots.items()},
+        "events": [id(e) for e in tracker.events],
+        # The event itself, or (before any) an empty one Rasa makes for each tracker.
+        "latest_message": _event_or_value(tracker, tracker.latest_message),
+        "latest_bot_utterance": _event_or_value(tracker, tracker.latest_bot_utterance),
+        "active_loop": tracker.active_loop,
+        "followup_action": tracker.followup_action,
+        "paused": tracker.is_paused(),
+        "applied": [id(e) for e in tracker.applied_events()],
+        "fields": sorted(k for k in vars(tracker) if not k.startswith("_mesoguide")),
+    }
+
+
+@pytest.mark.parametrize("seed", range(1, 6))
+def test_a_copied_tracker_equals_rasas_replayed_copy(seed: int) -> None:
+    from rasa.shared.core.events import ConversationPaused, ConversationResumed, FollowupAction
+
+    domain = Domain.load(REPO_ROOT / "domain.yml")
+    tracker = DialogueStateTracker.from_events("copy", [], domain.slots)
+    tracker.model_id = "model"
+    rng = random.Random(seed)
+    for index, event in enumerate(_with_late_loops_and_reverts(rng, 40)):
+        tracker.update(event)
+        if rng.random() < 0.05:
+            tracker.update(rng.choice([ConversationPaused(), ConversationResumed(), FollowupAction("action_escalate")]))
+        if index % 3:
+            continue
+        ours, rasas = tracker.copy(), ORIGINAL_COPY(tracker)
+        assert _state_of(ours) == _state_of(rasas), index
+        # The copy is its own: an event on it leaves the original as it was.
+        before = _state_of(tracker)
+        ours.update(SlotSet(c.SLOT_TURN_OUTCOME, "answer:changed"))
+        ours.update(ActiveLoop(c.FORM_CALLBACK))
+        assert _state_of(tracker) == before
