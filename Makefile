@@ -4,7 +4,7 @@
 #               wait until they answer
 #   make test   the same set-up, then the whole suite (lint, types, stories, pytest)
 #   make test-fast  the edit-test loop: lint, types and the tests that need no model, browser
-#               or database server (under a minute)
+#               or database server (about 7 minutes on 2 cores: several tests read every case set)
 #   make shell  the conversation shell for clinic staff, on the same trained model
 #   make staff-shell  the same with the decision view (TRANSCRIPT=file.md to save the session)
 #   make train  train only (skips when nothing changed; Rasa's cache retrains only what changed)
