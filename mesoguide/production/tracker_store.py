@@ -53,6 +53,31 @@ class _Cached:
     last_event_id: int  # highest event id of the conversation in the database then
 
 
+SENDER_ID_INDEX = "ix_events_sender_id_id"
+
+
+def ensure_index(engine: Any, index: sa.Index, *, attempts: int = 5) -> None:
+    """Create ``index`` unless it exists, also while another server creates it at the same time.
+
+    The Rasa servers of the production profile start together on one fresh database: between
+    one server's "does it exist?" and its CREATE INDEX, the other may create it, and the loser's
+    error used to end its start-up. An error after which the index exists is that race, lost
+    harmlessly; any other error is raised after a few tries.
+    """
+    table = index.table
+    assert table is not None
+    for attempt in range(attempts):
+        try:
+            index.create(engine, checkfirst=True)
+            return
+        except sa.exc.SQLAlchemyError:
+            if any(found["name"] == index.name for found in sa.inspect(engine).get_indexes(table.name)):
+                return  # another server created it first
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
 class ResilientSQLTrackerStore(SQLTrackerStore):
     """SQL tracker store with outage waits and a verified per-conversation cache.
 
@@ -77,7 +102,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         # Every turn asks for the conversation's highest event id: an index answers it directly
         # (Rasa indexes sender_id alone, which scans the conversation's rows).
-        sa.Index("ix_events_sender_id_id", self.SQLEvent.sender_id, self.SQLEvent.id).create(self.engine, checkfirst=True)
+        ensure_index(self.engine, sa.Index(SENDER_ID_INDEX, self.SQLEvent.sender_id, self.SQLEvent.id))
 
     # --- outage waits ------------------------------------------------------------------------
 

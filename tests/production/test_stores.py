@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rasa.core.lock_store import LockError, LockStore
@@ -251,3 +252,90 @@ def test_events_that_were_never_saved_are_not_served_from_the_cache(tmp_path: Pa
     again = asyncio.run(store.retrieve("c3"))
     assert again is not None and again is not tracker
     assert not any(isinstance(e, UserUttered) for e in again.events)
+
+
+# --- two servers starting on one fresh database ------------------------------------------------
+
+
+def _fresh_postgres_database(base_url: str) -> tuple[str, str]:
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return name, base_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.mark.postgres
+def test_the_index_race_between_two_starting_servers_is_lost_harmlessly(postgres_url: str) -> None:
+    """The other server creates the index between our check and our CREATE INDEX."""
+    import sqlalchemy as sa
+
+    from mesoguide.production.tracker_store import SENDER_ID_INDEX, ensure_index
+
+    _, url = _fresh_postgres_database(postgres_url)
+    engine = sa.create_engine(url)
+    table = sa.Table("events", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("sender_id", sa.String))
+    table.create(engine)
+    sa.Index(SENDER_ID_INDEX, table.c.sender_id, table.c.id).create(engine)  # the other server won
+    index = sa.Index(SENDER_ID_INDEX, table.c.sender_id, table.c.id)
+    real_create = sa.Index.create
+    lost = []
+
+    def create_as_if_the_check_came_first(self: sa.Index, bind: object, checkfirst: bool = False) -> None:
+        lost.append(True)
+        real_create(self, bind, checkfirst=False)  # our check saw no index: CREATE INDEX fails
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sa.Index, "create", create_as_if_the_check_came_first)
+        with pytest.raises(sa.exc.ProgrammingError):
+            real_create(index, engine)  # what ended a server's start-up
+        ensure_index(engine, index)  # no error: the index is there
+    assert lost
+    assert [i["name"] for i in sa.inspect(engine).get_indexes("events")] == [SENDER_ID_INDEX]
+    with pytest.raises(sa.exc.OperationalError):
+        ensure_index(sa.create_engine(url.rsplit("/", 1)[0] + "/no_such_database"), index, attempts=2)
+    engine.dispose()
+
+
+def _build_store_at(url: str, go: Any) -> None:
+    """A server's start-up, in its own process: build the tracker store when ``go`` is set."""
+    import sqlalchemy as sa
+
+    parts = sa.engine.make_url(url)
+    config = EndpointConfig(
+        type=TRACKER_STORE_CLASS,
+        dialect="postgresql",
+        url=parts.host,
+        port=parts.port,
+        db=parts.database,
+        username=parts.username,
+        password=parts.password,
+    )
+    go.wait(60)
+    store = create_tracker_store(config, Domain.load(REPO_ROOT / "domain.yml"))
+    if not isinstance(store, ResilientSQLTrackerStore):
+        raise SystemExit(f"fell back to {type(store).__name__}")
+
+
+@pytest.mark.postgres
+def test_two_servers_start_together_on_one_fresh_database(postgres_url: str) -> None:
+    """Two processes, as the production profile starts its Rasa servers, on a fresh database."""
+    import multiprocessing
+
+    spawn = multiprocessing.get_context("spawn")
+    for _ in range(3):
+        _, url = _fresh_postgres_database(postgres_url)
+        go = spawn.Event()
+        servers = [spawn.Process(target=_build_store_at, args=(url, go)) for _ in range(2)]
+        for server in servers:
+            server.start()
+        time.sleep(8)  # both have imported Rasa and wait at the line
+        go.set()
+        for server in servers:
+            server.join(120)
+        assert [server.exitcode for server in servers] == [0, 0]
