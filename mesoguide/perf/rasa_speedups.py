@@ -265,25 +265,28 @@ class _AppliedMemo:
 
 def _applied_events(self: Any) -> list[Any]:
     """Rasa's ``DialogueStateTracker.applied_events``, continued from the last call's fold."""
-    from rasa.shared.core.events import ActiveLoop
-
     events = self.events
     count = len(events)
     memo: _AppliedMemo | None = self.__dict__.get(_APPLIED_MEMO)
     if memo is None or not _memo_continues(memo, events, count):
         memo = _AppliedMemo(events)
     new = [events[i] for i in range(memo.count, count)] if memo.count else list(events)
-    new_loops = {e.name for e in new if isinstance(e, ActiveLoop) and e.name}
-    if memo.count and not new_loops <= memo.loop_names:
+    if memo.count and not _loop_names(new) <= memo.loop_names:
         memo, new = _AppliedMemo(events), list(events)  # a loop seen for the first time: start over
-        new_loops = {e.name for e in new if isinstance(e, ActiveLoop) and e.name}
-    memo.loop_names |= new_loops
+    memo.loop_names |= _loop_names(new)
     for event in new:
         _applied_step(self, event, memo.loop_names, memo.applied)
     if count:
         memo.count, memo.first, memo.last = count, events[0], events[-1]
     self.__dict__[_APPLIED_MEMO] = memo
     return list(memo.applied)
+
+
+def _loop_names(events: list[Any]) -> set[str]:
+    """The loops these events activate (what Rasa's fold calls ``loop_names``)."""
+    from rasa.shared.core.events import ActiveLoop
+
+    return {e.name for e in events if isinstance(e, ActiveLoop) and e.name}
 
 
 def _memo_continues(memo: _AppliedMemo, events: Any, count: int) -> bool:
@@ -343,9 +346,6 @@ def _memoization_predict(
     return self._prediction(result)
 
 
-_ORIGINAL_TRACKER_COPY: Any = None
-
-
 def _tracker_copy(self: Any) -> Any:
     """Rasa's ``DialogueStateTracker.copy`` without replaying the events (adaptation 7)."""
     import copy
@@ -353,7 +353,7 @@ def _tracker_copy(self: Any) -> Any:
     from rasa.shared.core.trackers import DialogueStateTracker
 
     if type(self) is not DialogueStateTracker:
-        return _ORIGINAL_TRACKER_COPY(self)
+        return self.travel_back_in_time(float("inf"))  # Rasa's copy: a replay
     new = self.init_copy()  # what Rasa's copy starts from: same sender, slots, history limit
     new.events.extend(self.events)
     new.slots = {name: copy.copy(slot) for name, slot in self.slots.items()}  # init_copy reset them
@@ -366,49 +366,32 @@ def _tracker_copy(self: Any) -> Any:
     return new
 
 
+def _patches() -> list[tuple[str, Any, str, Any]]:
+    """Each adaptation as (name, Rasa class, attribute, replacement), in the order above."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.policies.memoization import MemoizationPolicy
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import Event
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    return [
+        ("action_response_validator", RemoteAction, "_validate_action_result", _validate_action_result),
+        ("event_classes", Event, "resolve_by_type", staticmethod(_resolve_by_type)),
+        ("dialogue_states", Domain, "states_for_tracker_history", _states_for_tracker_history),
+        ("recent_events", RemoteAction, "_action_call_format", _action_call_format),
+        ("applied_events", DialogueStateTracker, "applied_events", _applied_events),
+        ("memoization_debug_copy", MemoizationPolicy, "predict_action_probabilities", _memoization_predict),
+        ("tracker_copy", DialogueStateTracker, "copy", _tracker_copy),
+    ]
+
+
 def apply() -> list[str]:
     """Apply every adaptation once; returns the names of those applied by this call."""
-    from rasa.core.actions.action import RemoteAction
-
     done = []
-    if "action_response_validator" not in _APPLIED:
-        RemoteAction._validate_action_result = _validate_action_result
-        _APPLIED.add("action_response_validator")
-        done.append("action_response_validator")
-    if "event_classes" not in _APPLIED:
-        from rasa.shared.core.events import Event
-
-        Event.resolve_by_type = staticmethod(_resolve_by_type)
-        _APPLIED.add("event_classes")
-        done.append("event_classes")
-    if "dialogue_states" not in _APPLIED:
-        from rasa.shared.core.domain import Domain
-
-        Domain.states_for_tracker_history = _states_for_tracker_history
-        _APPLIED.add("dialogue_states")
-        done.append("dialogue_states")
-    if "recent_events" not in _APPLIED:
-        RemoteAction._action_call_format = _action_call_format
-        _APPLIED.add("recent_events")
-        done.append("recent_events")
-    if "applied_events" not in _APPLIED:
-        from rasa.shared.core.trackers import DialogueStateTracker
-
-        DialogueStateTracker.applied_events = _applied_events
-        _APPLIED.add("applied_events")
-        done.append("applied_events")
-    if "memoization_debug_copy" not in _APPLIED:
-        from rasa.core.policies.memoization import MemoizationPolicy
-
-        MemoizationPolicy.predict_action_probabilities = _memoization_predict
-        _APPLIED.add("memoization_debug_copy")
-        done.append("memoization_debug_copy")
-    if "tracker_copy" not in _APPLIED:
-        global _ORIGINAL_TRACKER_COPY
-        from rasa.shared.core.trackers import DialogueStateTracker
-
-        _ORIGINAL_TRACKER_COPY = DialogueStateTracker.copy
-        DialogueStateTracker.copy = _tracker_copy
-        _APPLIED.add("tracker_copy")
-        done.append("tracker_copy")
+    for name, owner, attribute, replacement in _patches():
+        if name in _APPLIED:
+            continue
+        setattr(owner, attribute, replacement)
+        _APPLIED.add(name)
+        done.append(name)
     return done

@@ -27,7 +27,7 @@ TRY_AGAIN_TEXT = (
 #: What a patient sees when they send too many messages too fast.
 SLOW_DOWN_TEXT = "You are sending messages faster than I can read them. Please wait a few seconds and try again."
 #: The widget's files the Rasa server serves (mesoguide/channels/webchat.py STATIC_FILES and
-#: WIDGET_CONFIG; tests/production/test_render.py keeps the two lists equal).
+#: WIDGET_CONFIG; tests/production/test_config_and_render.py keeps the two lists equal).
 WIDGET_FILES = ("widget.js", "widget.css", "socket.io.min.js", "demo", "widget-config.json")
 #: Messaging webhooks routed to the Rasa servers (their connectors authenticate each request).
 MESSAGING_WEBHOOKS = ("telegram", "twilio")

@@ -25,6 +25,7 @@ from mesoguide.production.lock_store import AtomicRedisLockStore
 from mesoguide.production.render import LOCK_STORE_CLASS, TRACKER_STORE_CLASS
 from mesoguide.production.services import ManagedRedis, quiet_port, tool, wait_until
 from mesoguide.production.tracker_store import ResilientSQLTrackerStore
+from tests.support.pgtest import create_database
 
 # --- Redis lock store ------------------------------------------------------------------------------
 
@@ -257,19 +258,6 @@ def test_events_that_were_never_saved_are_not_served_from_the_cache(tmp_path: Pa
 # --- two servers starting on one fresh database ------------------------------------------------
 
 
-def _fresh_postgres_database(base_url: str) -> tuple[str, str]:
-    import uuid
-
-    import sqlalchemy as sa
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return name, base_url.rsplit("/", 1)[0] + "/" + name
-
-
 @pytest.mark.postgres
 def test_the_index_race_between_two_starting_servers_is_lost_harmlessly(postgres_url: str) -> None:
     """The other server creates the index between our check and our CREATE INDEX."""
@@ -277,7 +265,7 @@ def test_the_index_race_between_two_starting_servers_is_lost_harmlessly(postgres
 
     from mesoguide.production.tracker_store import SENDER_ID_INDEX, ensure_index
 
-    _, url = _fresh_postgres_database(postgres_url)
+    url = create_database(postgres_url)
     engine = sa.create_engine(url)
     table = sa.Table("events", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("sender_id", sa.String))
     table.create(engine)
@@ -329,7 +317,7 @@ def test_two_servers_start_together_on_one_fresh_database(postgres_url: str) -> 
 
     spawn = multiprocessing.get_context("spawn")
     for _ in range(3):
-        _, url = _fresh_postgres_database(postgres_url)
+        url = create_database(postgres_url)
         go = spawn.Event()
         servers = [spawn.Process(target=_build_store_at, args=(url, go)) for _ in range(2)]
         for server in servers:

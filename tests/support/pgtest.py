@@ -71,3 +71,17 @@ class PostgresCluster:
         """Fast shutdown (the data is thrown away)."""
         self._run([_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"])
         time.sleep(0.1)
+
+
+def create_database(base_url: str) -> str:
+    """A new, empty database on the cluster at ``base_url``; returns its URL."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return base_url.rsplit("/", 1)[0] + "/" + name

@@ -267,9 +267,9 @@
   function relink() {
     var texts = log.querySelectorAll(".mg-bot > .mg-text");
     for (var i = 0; i < texts.length; i++) {
-      var fresh = linkedText(texts[i].textContent);
-      if (texts[i].getAttribute("lang")) fresh.setAttribute("lang", texts[i].getAttribute("lang"));
-      texts[i].parentNode.replaceChild(fresh, texts[i]);
+      var linked = linkedText(texts[i].textContent);
+      if (texts[i].getAttribute("lang")) linked.setAttribute("lang", texts[i].getAttribute("lang"));
+      texts[i].parentNode.replaceChild(linked, texts[i]);
     }
   }
 
