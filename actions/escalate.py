@@ -13,6 +13,7 @@ patient typed is lost silently.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -52,6 +53,7 @@ def escalate(
     offer_callback: bool = True,
     stop_form: bool = True,
     reply: ReplyLanguages = ENGLISH_ONLY,
+    now: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Store the escalation, send the escalation message, and return the turn's events.
 
@@ -68,6 +70,8 @@ def escalate(
             False when the form itself records the request it is starting for.
         reply: The languages of the reply: a red flag written in another language gets that
             language's urgent text first (``knowledge/messages.<lang>.yml``).
+        now: The time (default: now); a request for a person while the clinic is closed says
+            when someone can reply.
 
     Returns:
         The events of the turn (``turn_outcome``, the reference code; an interrupted
@@ -79,6 +83,8 @@ def escalate(
 
     translated = red_flag_texts(kb, reply.packs, reference) if urgent else []
     text = kb.render(kb.messages.escalation[escalation.value])
+    if escalation is Escalation.HUMAN:
+        text += closed_now(kb, now or dt.datetime.now(dt.timezone.utc))
     if reference:
         text += "\n\n" + kb.render(kb.messages.reference_line.replace("{reference}", reference))
     else:
@@ -111,6 +117,15 @@ def escalate(
         events += [ActiveLoop(None), SlotSet(c.SLOT_REQUESTED, None)]
         events += [SlotSet(slot, None) for slot in c.CALLBACK_SLOTS]
     return events
+
+
+def closed_now(kb: KnowledgeBase, now: dt.datetime) -> str:
+    """``staff.closed_now`` (when someone can reply) as a paragraph to add, or "" while the
+    clinic is open or has not given its hours as data."""
+    hours = kb.clinic.hours
+    if hours is None or hours.is_open(now):
+        return ""
+    return "\n\n" + kb.render(kb.messages.staff["closed_now"], next_opening=hours.describe_next(now))
 
 
 def new_escalation(

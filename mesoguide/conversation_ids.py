@@ -20,3 +20,15 @@ def conversation_id(channel: str | None, sender: str) -> str:
     if channel in UNNAMESPACED_CHANNELS or sender.startswith(f"{channel}:"):
         return sender
     return f"{channel}:{sender}"
+
+
+def sender_in(channel: str, conversation: str) -> str:
+    """The id ``channel`` itself knows for ``conversation`` (``twilio:+44...`` -> ``+44...``).
+
+    Messages that do not answer a patient message (a staff member writing during a takeover,
+    sent through Rasa's ``/conversations/<id>/tracker/events``) are addressed to the tracker's
+    namespaced id; each output channel takes its own prefix off before calling its provider.
+    An id without the prefix is returned as it is.
+    """
+    prefix = f"{channel}:"
+    return conversation[len(prefix):] if conversation.startswith(prefix) else conversation

@@ -239,6 +239,7 @@ class Stack:
             "PYTHONPATH": str(REPO_ROOT),
             ENV_ACTION_TOKEN: cfg.action_token,
             ENV_API_TOKEN: cfg.auth_token,
+            "MESOGUIDE_RASA_URL": cfg.rasa_url,  # the dashboard's live chats
             **cfg.env,
         }
         # A process group of its own, so Ctrl-C in the terminal reaches us once and we stop

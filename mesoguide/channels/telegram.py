@@ -27,6 +27,7 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from mesoguide.channels.staff import ConversationAddressed, signed_text
 from mesoguide.channels.text_only import DropsReplyMeta, resolve_choice, split_text
 from mesoguide.constants import METADATA_KEY_LANGUAGE
 from mesoguide.conversation_ids import conversation_id
@@ -38,7 +39,7 @@ MAX_BODY_BYTES = 64 * 1024  # a Telegram update with a 4,096-character text is f
 TELEGRAM_TEXT_LIMIT = 4096
 
 
-class TextTelegramOutput(DropsReplyMeta, TelegramOutput):
+class TextTelegramOutput(ConversationAddressed, DropsReplyMeta, TelegramOutput):
     """Rasa's Telegram output, pointed at ``api_url``, with length limits and no custom JSON."""
 
     def __init__(self, access_token: str | None, api_url: str | None = None) -> None:
@@ -50,8 +51,8 @@ class TextTelegramOutput(DropsReplyMeta, TelegramOutput):
             super().__init__(access_token)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        """Sends each paragraph as a message, split to Telegram's limit."""
-        for paragraph in text.strip().split("\n\n"):
+        """Sends each paragraph as a message, split to Telegram's limit (a staff member's signed)."""
+        for paragraph in signed_text(text, kwargs).strip().split("\n\n"):
             for piece in split_text(paragraph, TELEGRAM_TEXT_LIMIT):
                 await self.send_message(recipient_id, piece)
 

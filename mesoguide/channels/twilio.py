@@ -31,6 +31,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from mesoguide.channels.staff import ConversationAddressed, signed_text
 from mesoguide.channels.text_only import DropsReplyMeta, numbered_options, resolve_choice, split_text
 from mesoguide.conversation_ids import conversation_id
 from mesoguide.logsafe import hashed
@@ -65,7 +66,7 @@ class _RedirectingHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
-class TextTwilioOutput(DropsReplyMeta, TwilioOutput):
+class TextTwilioOutput(ConversationAddressed, DropsReplyMeta, TwilioOutput):
     """Twilio output for SMS/WhatsApp: numbered options, length limits, no custom JSON.
 
     Args:
@@ -99,10 +100,11 @@ class TextTwilioOutput(DropsReplyMeta, TwilioOutput):
             return None
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        """Sends each paragraph as a message, split to Twilio's limit."""
-        for paragraph in text.strip().split("\n\n"):
+        """Sends each paragraph as a message, split to Twilio's limit (a staff member's signed)."""
+        sender = _sender_for(recipient_id, self.twilio_number)
+        for paragraph in signed_text(text, kwargs).strip().split("\n\n"):
             for piece in split_text(paragraph, TWILIO_TEXT_LIMIT):
-                await self._send_message({"to": recipient_id, "from_": self.twilio_number, "body": piece})
+                await self._send_message({"to": recipient_id, "from_": sender, "body": piece})
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
@@ -200,3 +202,14 @@ class SignedTwilioInput(TwilioInput):
             await on_new_message(UserMessage(text, out, sender, input_channel=self.name()))
         except Exception:  # logged; Twilio gets 204 and does not retry
             logger.exception("twilio: could not handle a message from %s", hashed(sender))
+
+
+def _sender_for(recipient_id: str, number: str | None) -> str | None:
+    """The number to send from: a WhatsApp recipient needs the ``whatsapp:`` form of it.
+
+    A reply to a patient's message goes from the number they wrote to, already in the right
+    form; a staff member's message during a takeover goes from the configured number.
+    """
+    if number and recipient_id.startswith("whatsapp:") and not number.startswith("whatsapp:"):
+        return f"whatsapp:{number}"
+    return number

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -35,7 +36,9 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from socketio import AsyncRedisManager, AsyncServer
 
+from mesoguide.channels.staff import ConversationAddressed, staff_of
 from mesoguide.conversation_ids import conversation_id
 from mesoguide.knowledge import default_knowledge
 from mesoguide.knowledge.models import ClinicInfo
@@ -93,12 +96,38 @@ async def _serve_widget_config(_: Request) -> HTTPResponse:
     return response.json(widget_config(default_knowledge().clinic), headers={"Cache-Control": "no-cache"})
 
 
-class WebchatOutput(SocketIOOutput):
-    """Socket.io output that can send the escalation payload."""
+#: With several Rasa servers (the production profile), a message for a widget may be sent by a
+#: server other than the one its socket is connected to: a staff member's message goes through
+#: whichever server the dashboard reached. With this Redis URL set, every server's socket.io
+#: emits reach the sockets of all (python-socketio's Redis manager). A server delivers to its own
+#: sockets first and publishes for the others after, so a Redis outage only delays what crosses
+#: servers; replies to a patient's own message are always sent by the server that has the socket.
+ENV_SOCKETIO_REDIS_URL = "MESOGUIDE_SOCKETIO_REDIS_URL"
+
+
+def share_rooms(sio: AsyncServer, redis_url: str | None) -> None:
+    """Give ``sio`` python-socketio's Redis manager when ``redis_url`` is set (before first use)."""
+    if not redis_url:
+        return
+    manager = AsyncRedisManager(redis_url, channel="mesoguide-socketio")
+    sio.manager = manager
+    manager.set_server(sio)
+
+
+class WebchatOutput(ConversationAddressed, SocketIOOutput):
+    """Socket.io output that can send the escalation payload and a staff member's messages."""
 
     @classmethod
     def name(cls) -> str:
         return WebchatInput.name()
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """A staff member's message whole, with their name; the assistant's as Rasa sends it."""
+        staff = staff_of(kwargs)
+        if staff is None:
+            await super().send_text_message(recipient_id, text, **kwargs)
+            return
+        await self.sio.emit(self.bot_message_evt, {"text": text, **staff}, room=recipient_id)
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
         """Emits ``{"custom": json_message}`` as its own ``bot_uttered`` event."""
@@ -125,6 +154,7 @@ class WebchatInput(SocketIOInput):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None  # set by super().blueprint
+        share_rooms(sio, os.environ.get(ENV_SOCKETIO_REDIS_URL))
         app_holder: dict[str, Sanic] = {}
 
         @blueprint.listener("before_server_start")

@@ -6,6 +6,7 @@ import argparse
 import logging
 
 from mesoguide.dashboard.app import create_app
+from mesoguide.dashboard.live import LiveDesk
 from mesoguide.escalations import EscalationConfig, store_from_config
 
 
@@ -16,7 +17,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     config = EscalationConfig.from_env()
-    app = create_app(store_from_config(config), config)
+    store = store_from_config(config)
+    app = create_app(store, config, desk=LiveDesk.from_env(store))
     app.run(host=args.host, port=args.port, workers=1, access_log=False)
 
 

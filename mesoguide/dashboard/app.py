@@ -15,7 +15,8 @@ Security, in one place:
 - every POST carries a CSRF token: the session's token once logged in, a double-submit cookie
   for the login form;
 - every value shown is HTML-escaped (:mod:`.pages`), and the Content-Security-Policy forbids
-  scripts and framing.
+  framing and scripts; the live chat page alone may run the dashboard's own ``/static/live.js``
+  (:mod:`.live`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, html, json, redirect
 
 from mesoguide.dashboard import pages
+from mesoguide.dashboard.live import LiveDesk, add_routes
 from mesoguide.dashboard.throttle import LoginThrottle
 from mesoguide.escalations.codes import normalize_reference
 from mesoguide.escalations.config import EscalationConfig
@@ -50,15 +52,21 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+#: The live chat page runs its own first-party script (and nothing else): the one page whose
+#: policy allows a script, from this origin only.
+SCRIPT_PAGE_CSP = HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'"
 
 
-def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = "mesoguide_dashboard") -> Sanic:
+def create_app(
+    store: EscalationStore, config: EscalationConfig, *, name: str = "mesoguide_dashboard", desk: LiveDesk | None = None
+) -> Sanic:
     """The dashboard app over ``store``.
 
     Args:
         store: Where escalations, staff users and sessions are.
         config: Session lifetime and cookie settings.
         name: Sanic app name (unique per process).
+        desk: The live chats (takeover); without it the dashboard is the escalation queue only.
     """
     app = Sanic(name)
     app.config.REQUEST_MAX_SIZE = 64 * 1024  # forms only: nothing big is ever posted here
@@ -92,6 +100,8 @@ def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = 
     async def security_headers(request: Request, response: HTTPResponse) -> None:
         for key, value in HEADERS.items():
             response.headers[key] = value
+        if getattr(request.ctx, "runs_script", False):
+            response.headers["Content-Security-Policy"] = SCRIPT_PAGE_CSP
 
     @app.get("/health")
     async def health(request: Request) -> HTTPResponse:
@@ -198,6 +208,9 @@ def create_app(store: EscalationStore, config: EscalationConfig, *, name: str = 
             return html(page, status=403)
         store.audit(request.ctx.user, "audit_viewed")
         return html(pages.audit_page(store.audit_entries(), user=request.ctx.user, csrf=request.ctx.csrf))
+
+    if desk is not None:
+        add_routes(app, store, desk)
 
     def _not_found(request: Request) -> HTTPResponse:
         page = pages.message_page(

@@ -1,8 +1,8 @@
 """HTML of the staff dashboard, from the Jinja2 templates in ``templates/``.
 
 Autoescaping is on for every template, so a value that came from a patient or a staff member is
-never read as markup, and a missing value is an error rather than an empty string. There is no
-script on any page (the CSP forbids scripts).
+never read as markup, and a missing value is an error rather than an empty string. The only script
+is the live chat page's own ``live.js`` (the CSP allows no other).
 """
 
 from __future__ import annotations
@@ -35,6 +35,16 @@ th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #dde3e8;verti
 .excerpt{white-space:pre-wrap;background:#fff;border:1px solid #dde3e8;padding:.7rem}
 form.inline{display:inline}
 .error{color:#b3261e}
+nav a{color:#fff;margin-right:1rem}
+ol.transcript{list-style:none;padding:0;background:#fff;border:1px solid #dde3e8;max-height:60vh;overflow:auto}
+ol.transcript li{padding:.45rem .7rem;border-bottom:1px solid #eef1f4;white-space:pre-wrap}
+ol.transcript .who{font-weight:600;margin-right:.4rem}
+ol.transcript .staff{background:#eef6ee}
+ol.transcript .patient{background:#f2f5fb}
+ol.transcript .event{color:#4a5561;font-style:italic}
+.time{color:#4a5561;font-size:.85em;margin-right:.4rem}
+textarea{width:100%;max-width:40rem;min-height:4rem;font:inherit}
+@media (max-width:40rem){main{padding:.6rem}th,td{padding:.3rem}}
 label{margin-right:.6rem}
 section{margin:1rem 0}
 """
@@ -77,6 +87,33 @@ def detail_page(r: EscalationRecord, *, user: str, csrf: str, error: str | None 
     return _render(
         "detail.html", r["reference"], user=user, csrf=csrf, r=r, error=error,
         statuses=STATUSES, reason_labels=REASON_LABELS,
+    )
+
+
+def live_page(rows: Sequence[Mapping[str, object]], *, minutes: int, user: str, csrf: str) -> str:
+    """The conversations going on now, escalated ones first."""
+    return _render("live.html", "Live chats", user=user, csrf=csrf, rows=rows, minutes=minutes, reason_labels=REASON_LABELS)
+
+
+def chat_page(
+    cid: str,
+    lines: Sequence[Mapping[str, object]],
+    *,
+    held: Mapping[str, object] | None,
+    paused: bool,
+    channel: str | None,
+    escalation: Mapping[str, object] | None,
+    user: str,
+    csrf: str,
+    error: str | None = None,
+) -> str:
+    """One conversation: its transcript and the takeover controls."""
+    from mesoguide.takeover import PUSH_CHANNELS
+
+    return _render(
+        "chat.html", "Live chat", user=user, csrf=csrf, cid=cid, lines=lines, held=held, paused=paused,
+        channel=channel, can_push=channel in PUSH_CHANNELS, escalation=escalation, error=error,
+        last_index=max([int(str(line["index"])) for line in lines], default=-1), reason_labels=REASON_LABELS,
     )
 
 

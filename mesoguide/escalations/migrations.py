@@ -35,7 +35,12 @@ def _v2_roles_and_audit(conn: Connection) -> None:
     m.metadata.create_all(conn, tables=[m.audit_log])
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_initial, _v2_roles_and_audit)
+def _v3_takeovers(conn: Connection) -> None:
+    """Staff taking over a conversation."""
+    m.metadata.create_all(conn, tables=[m.takeovers])
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_initial, _v2_roles_and_audit, _v3_takeovers)
 LATEST = len(MIGRATIONS)
 
 

@@ -94,6 +94,21 @@ audit_log = sa.Table(
     sa.Column("target", sa.String(80), nullable=False, server_default=""),
 )
 
+# A staff member in a patient's chat (mesoguide.takeover): who, from when to when, and when they
+# first wrote (the analytics' time to first contact). One open row (ended_at NULL) per conversation.
+takeovers = sa.Table(
+    "mg_takeovers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("staff_user", sa.String(64), nullable=False),
+    sa.Column("staff_name", sa.String(64), nullable=False),  # as the patient sees it
+    sa.Column("started_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("first_message_at", sa.DateTime),
+    sa.Column("ended_at", sa.DateTime),
+)
+
 staff_sessions = sa.Table(
     "mg_staff_sessions",
     metadata,

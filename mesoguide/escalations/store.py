@@ -313,6 +313,7 @@ class EscalationStore:
                 conn.execute(m.notes.delete().where(m.notes.c.escalation_id.in_(ids)))
                 conn.execute(m.outbox.delete().where(m.outbox.c.escalation_id.in_(ids)))
                 conn.execute(m.escalations.delete().where(m.escalations.c.id.in_(ids)))
+            conn.execute(m.takeovers.delete().where(m.takeovers.c.conversation_id == conversation_id))
         return [r.reference for r in rows]
 
     # --- outbox ----------------------------------------------------------------------------

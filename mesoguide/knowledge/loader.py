@@ -14,6 +14,7 @@ from typing import Any
 
 from mesoguide.constants import REQUIRED_TOPIC_IDS, SMALLTALK_INTENTS
 from mesoguide.errors import KnowledgeError
+from mesoguide.knowledge.hours import HoursError, OpeningHours
 from mesoguide.knowledge.languages import load_language_packs
 from mesoguide.knowledge.models import (
     REGULATORY_NOTE,
@@ -90,6 +91,8 @@ CALLBACK_FIELDS = {
 ESCALATION_KEYS = ("red_flag", "contraindication", "medical_advice", "human")
 #: Texts the Rasa server sends on its own when the normal path cannot answer.
 RUNTIME_KEYS = ("unavailable", "too_long", "slow_down")
+#: messages.yml ``staff``: a person joining and leaving a chat, and "the team is not in right now".
+STAFF_KEYS = {"joined": ("{staff_name}",), "left": ("{staff_name}",), "closed_now": ("{next_opening}",)}
 
 
 def load_knowledge(directory: Path) -> KnowledgeBase:
@@ -205,6 +208,7 @@ def _load_clinic(path: Path) -> ClinicInfo:
         regulatory_note=_regulatory_note(clinic, path),
         facts_checked=_facts_checked(clinic, path),
         link_domains=_link_domains(clinic, path),
+        hours=_hours(clinic, path),
         is_example=bool(data.get("example", False)),
     )
 
@@ -229,6 +233,18 @@ def _link_domains(clinic: Mapping[str, Any], path: Path) -> tuple[str, ...]:
             )
         domains.append(domain)
     return tuple(domains)
+
+
+def _hours(clinic: Mapping[str, Any], path: Path) -> OpeningHours | None:
+    """Optional: the opening hours as data (:mod:`mesoguide.knowledge.hours`)."""
+    raw = clinic.get("hours")
+    if raw is None:
+        return None
+    block = _mapping(raw, path, entry="clinic", field="hours")
+    try:
+        return OpeningHours.from_mapping(block)
+    except HoursError as exc:
+        raise KnowledgeError(path, str(exc), entry="clinic", field="hours") from exc
 
 
 def _check_no_placeholders(text: str) -> str | None:
@@ -366,8 +382,25 @@ def _load_messages(path: Path) -> Messages:
         topic_prompt=_text(data, "topic_prompt", path, None, check=check),
         area_not_covered=_text(data, "area_not_covered", path, None, check=_check_area_prompt),
         runtime={k: _text(runtime, k, path, "runtime", check=check) for k in RUNTIME_KEYS},
+        staff=_load_staff(_mapping(data.get("staff"), path, field="staff"), path),
         clinician_signoff=_clinician_signoff(data, path, None),
     )
+
+
+def _load_staff(data: Mapping[str, Any], path: Path) -> dict[str, str]:
+    texts = {}
+    for key, required in STAFF_KEYS.items():
+
+        def check(text: str, required: tuple[str, ...] = required) -> str | None:
+            missing = [p for p in required if p not in text]
+            if missing:
+                return f"must contain {' and '.join(missing)}"
+            for name in required:
+                text = text.replace(name, "")
+            return _check_placeholders(text)
+
+        texts[key] = _text(data, key, path, "staff", check=check)
+    return texts
 
 
 def _load_callback(data: Mapping[str, Any], path: Path) -> dict[str, str]:

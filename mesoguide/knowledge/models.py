@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from mesoguide.knowledge.hours import OpeningHours
+
 VocabularyCategory = Literal["contraindication", "red_flag", "medical_advice"]
 
 
@@ -196,6 +198,8 @@ class ClinicInfo:
     facts_checked: FactsChecked | None = None
     #: Domains whose https links the web widget turns into links (the booking link's is added).
     link_domains: tuple[str, ...] = ()
+    #: The opening hours as data (``hours``), None when the clinic has not given them.
+    hours: OpeningHours | None = None
 
     def placeholders(self) -> dict[str, str]:
         """Values for the ``{placeholder}`` names allowed in answers and messages."""
@@ -242,6 +246,9 @@ class Messages:
     topic_prompt: str  # after "yes", "ok", "?" with nothing to agree to: topic buttons follow
     area_not_covered: str  # contains {area}: an area with no variant of the topic asked about
     runtime: Mapping[str, str] = field(default_factory=dict)  # keys RUNTIME_KEYS of the loader
+    #: A staff member joining and leaving a chat, and "the team is not in" (keys STAFF_KEYS of
+    #: the loader; {staff_name} and {next_opening} are filled in where they are sent).
+    staff: Mapping[str, str] = field(default_factory=dict)
     clinician_signoff: ClinicianSignoff | None = None
 
     @property
@@ -262,10 +269,12 @@ class KnowledgeBase:
     vocabulary: tuple[VocabularyEntry, ...] = field(default=())
     languages: Mapping[str, LanguagePack] = field(default_factory=dict)  # by ISO 639-1 code
 
-    def render(self, text: str) -> str:
-        """Fill clinic placeholders in a text (names were checked at load time).
+    def render(self, text: str, **values: str) -> str:
+        """Fill clinic placeholders in a text (names were checked at load time), and ``values``
+        for the text's own ones ({staff_name}); a value is inserted as written, never read as
+        a placeholder itself.
 
         The text is stripped after filling: ``{regulatory_note}`` ends a text and is empty when
         the clinic has not set a note.
         """
-        return text.format_map(self.clinic.placeholders()).strip()
+        return text.format_map({**self.clinic.placeholders(), **values}).strip()

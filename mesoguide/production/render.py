@@ -63,6 +63,12 @@ class Redis:
     password: str
     db: int = 0
 
+    def url(self) -> str:
+        """``redis://`` URL of it (python-socketio's Redis manager reads this form)."""
+        from urllib.parse import quote
+
+        return f"redis://:{quote(self.password, safe='${}')}@{self.host}:{self.port}/{self.db}"
+
 
 @dataclass(frozen=True)
 class NginxShape:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO
 
 from mesoguide.channels.credentials import write_credentials
+from mesoguide.channels.webchat import ENV_SOCKETIO_REDIS_URL
 from mesoguide.knowledge import default_knowledge
 from mesoguide.paths import REPO_ROOT
 from mesoguide.production import render
@@ -271,6 +272,7 @@ class ProductionStack:
 
     def process_env(self) -> dict[str, str]:
         """Environment of every MesoGuide process."""
+        assert self.runtime is not None
         return {
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": str(REPO_ROOT),
@@ -282,6 +284,9 @@ class ProductionStack:
             "MESOGUIDE_TRACKER_URL": self.tracker_url,
             "MESOGUIDE_DASHBOARD_URL": self.config.dashboard_url,
             "MESOGUIDE_DASHBOARD_SECURE_COOKIES": "1",
+            # The dashboard's live chats reach any Rasa server; socket.io shares rooms via Redis.
+            "MESOGUIDE_RASA_URL": ",".join(f"http://127.0.0.1:{port}" for port in self.runtime.rasa_ports),
+            ENV_SOCKETIO_REDIS_URL: self.runtime.redis.url(),
             # The action servers run only calls with this secret; the Rasa servers send it
             # (endpoints.yml reads it from the environment). REST needs the REST token.
             ENV_ACTION_TOKEN: self.secrets["action_token"],

@@ -17,6 +17,9 @@ nothing: for a red flag, silence. :func:`handle_message` wraps ``Agent.handle_me
 * the language rail (:mod:`mesoguide.language`) reads the message too: a red flag written in
   another language gets the urgent text in that language, and a patient writing a language the
   clinic has a pack for gets that pack's safe reply instead of the English ``runtime`` text;
+* a conversation a staff member has taken over (Rasa paused it, :mod:`mesoguide.takeover`)
+  gets no reply from the assistant, except for a red flag: the urgent text at once, and the
+  urgent record that notifies the clinic;
 * every such turn is written to the tracker with its ``turn_outcome`` (the audit contract) and
   every escalation is stored, or spooled when the store is down.
 
@@ -54,6 +57,7 @@ from mesoguide.language.identify import ENGLISH
 from mesoguide.language.rail import LanguageRail, LanguageVerdict
 from mesoguide.language.replies import red_flag_texts, render_in
 from mesoguide.logsafe import hashed
+from mesoguide.reply_meta import ReplyMeta, custom_payload
 from mesoguide.runtime.rate_limit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -120,6 +124,9 @@ class ReplyWatch(OutputChannel):
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         self.sent += 1
         await self.inner.send_text_message(self.recipient_id, text, **kwargs)
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        await self.inner.send_custom_json(self.recipient_id, json_message, **kwargs)
 
 
 def chunks(text: str, size: int, overlap: int = CHUNK_OVERLAP_CHARS) -> list[str]:
@@ -262,11 +269,33 @@ class NeverSilent:
         except Exception as exc:  # noqa: BLE001 - whatever failed, the patient gets a reply below
             _failed(message, "the normal path failed", exc)
         if watch.sent == 0:
+            if await self._taken_over(agent, message):
+                return await self._answer_here(agent, message, watch, text, fallback=None)
             _failed(message, "no reply was sent; answering on the never-silent path", level=logging.WARNING)
             return await self._answer_here(agent, message, watch, text, fallback="unavailable")
         return result
 
-    async def _answer_here(self, agent: Any, message: UserMessage, watch: ReplyWatch, text: str, *, fallback: str) -> None:
+    async def _taken_over(self, agent: Any, message: UserMessage) -> bool:
+        """Whether a staff member has the conversation (Rasa paused it, so it sent nothing).
+
+        Read only when nothing was sent: the normal path costs nothing extra.
+        """
+        try:
+            tracker = await asyncio.wait_for(agent.tracker_store.retrieve(message.sender_id), 5.0)
+        except Exception as exc:  # noqa: BLE001 - unknown: the safe reply goes out
+            _failed(message, "could not read whether the conversation is taken over", exc)
+            return False
+        return tracker is not None and tracker.is_paused()
+
+    async def _answer_here(
+        self, agent: Any, message: UserMessage, watch: ReplyWatch, text: str, *, fallback: str | None
+    ) -> None:
+        """Reply here with what the guardrail calls for, else the ``fallback`` runtime text.
+
+        ``fallback=None`` is a conversation a staff member has taken over: only a red flag gets
+        a reply (the urgent text at once, and the urgent record that notifies the clinic);
+        everything else is for the staff member, who sees it in the transcript.
+        """
         loop = asyncio.get_running_loop()
         check = functools.partial(
             escalation_in, chunk_chars=self._settings.chunk_chars, budget_s=self._settings.guardrail_budget_s
@@ -283,13 +312,18 @@ class NeverSilent:
             escalation = Escalation.RED_FLAG
             terms = sorted({*terms, *(f"{c.ENTITY_RED_FLAG}:{m.value}" for m in verdict.red_flags)})
         terms = sorted({*terms, *(f"language:{code}" for code in verdict.reply_languages)}) if escalation else terms
+        if fallback is None and escalation is not Escalation.RED_FLAG:
+            return
+        if fallback is None and escalation is Escalation.RED_FLAG:
+            logger.warning("conversation %s: red flag while a staff member has it", hashed(message.sender_id))
         if escalation is None or escalation is Escalation.HUMAN:
+            assert fallback is not None
             pack = self._kb.languages.get(verdict.code) if verdict.needs_language_reply else None
             if pack is not None:
                 reply = render_in(self._kb, pack.code, pack.english_only)
             else:
                 reply = self._kb.render(self._kb.messages.runtime[fallback])
-            outcome = c.OUTCOME_UNAVAILABLE
+            outcome, meta = c.OUTCOME_UNAVAILABLE, None
         else:
             reference = await self._store(loop, message, escalation, terms, text)
             reply = self._kb.render(self._kb.messages.escalation[escalation.value])
@@ -297,12 +331,19 @@ class NeverSilent:
                 reply += "\n\n" + self._kb.render(self._kb.messages.reference_line.replace("{reference}", reference))
             else:
                 reply += "\n\n" + self._kb.render(self._kb.messages.reference_unavailable)
+            language = ENGLISH
             if escalation is Escalation.RED_FLAG:
                 translated = red_flag_texts(self._kb, verdict.reply_languages, reference)
                 reply = "\n\n".join([*translated, *([reply] if verdict.english_too or not translated else [])])
+                language = verdict.reply_languages[0] if translated and verdict.reply_languages else ENGLISH
             outcome = escalation.outcome
+            # The widget marks the reply as an escalation (urgent: it stands out), as it does
+            # for the action server's; text-only channels drop this payload.
+            meta = ReplyMeta(outcome=outcome, urgent=escalation is Escalation.RED_FLAG, reference=reference, language=language)
         try:
             await watch.send_text_message(watch.recipient_id, reply)
+            if meta is not None:
+                await watch.send_custom_json(watch.recipient_id, custom_payload(meta))
         except Exception as exc:  # noqa: BLE001 - the turn is still written to the audit trail
             _failed(message, "the channel could not deliver the reply", exc)
         await self._audit(agent, message, text, reply, outcome)

@@ -8,11 +8,6 @@ aiogram and the twilio client, captured by ``FakeProviders``.
 from __future__ import annotations
 
 import json
-import random
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Any
 
 import pytest
@@ -22,6 +17,17 @@ from mesoguide.channels.text_only import CHOOSE_HINT
 from mesoguide.client import LiveAssistant
 from mesoguide.knowledge import KnowledgeBase
 from mesoguide.language.replies import render_in
+from tests.e2e.channel_clients import (
+    callback,
+    chat_id,
+    phone_number,
+    sms,
+    sms_bodies,
+    telegram,
+    telegram_texts,
+    twilio,
+    update,
+)
 from tests.e2e.fake_providers import (
     TELEGRAM_SECRET,
     TWILIO_AUTH_TOKEN,
@@ -33,69 +39,11 @@ from tests.e2e.fake_providers import (
 pytestmark = pytest.mark.e2e
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
 def _user_events(live: LiveAssistant, sender: str, channel: str) -> list[dict[str, Any]]:
     return [e for e in live.tracker(sender, channel)["events"] if e["event"] == "user"]
 
 
 # --- Telegram ------------------------------------------------------------------------------
-
-def _chat_id() -> int:
-    return random.randint(10**8, 10**9)
-
-
-def _update(chat_id: int, language_code: str = "en", **message: Any) -> dict[str, Any]:
-    person = {"id": chat_id, "is_bot": False, "first_name": "Ana", "language_code": language_code}
-    return {
-        "update_id": random.randint(1, 10**9),
-        "message": {
-            "message_id": random.randint(1, 10**6),
-            "from": person,
-            "chat": {"id": chat_id, "first_name": "Ana", "type": "private"},
-            "date": int(time.time()),
-            **message,
-        },
-    }
-
-
-def _callback(chat_id: int, data: str) -> dict[str, Any]:
-    person = {"id": chat_id, "is_bot": False, "first_name": "Ana"}
-    return {
-        "update_id": random.randint(1, 10**9),
-        "callback_query": {
-            "id": str(random.randint(10**15, 10**16)),
-            "from": person,
-            "message": {
-                "message_id": 7,
-                "from": {"id": 123456789, "is_bot": True, "first_name": "MesoGuide", "username": "mesoguide_bot"},
-                "chat": {"id": chat_id, "first_name": "Ana", "type": "private"},
-                "date": int(time.time()),
-                "text": "earlier reply",
-            },
-            "chat_instance": "-4242424242",
-            "data": data,
-        },
-    }
-
-
-def telegram(live: LiveAssistant, update: dict[str, Any], secret: str | None = TELEGRAM_SECRET) -> int:
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-    return _post(live.config.rasa_url + "/webhooks/telegram/webhook", json.dumps(update).encode(), headers)
-
-
-def telegram_texts(providers: FakeProviders, chat_id: int) -> list[str]:
-    return [c.fields["text"] for c in providers.sent_to("telegram", str(chat_id))]
-
 
 def test_telegram_webhook_registered_with_the_secret_at_start(live: LiveAssistant, providers: FakeProviders) -> None:
     calls = [c for c in providers.calls if c.provider == "telegram" and c.method == "setWebhook"]
@@ -104,8 +52,8 @@ def test_telegram_webhook_registered_with_the_secret_at_start(live: LiveAssistan
 
 
 def test_telegram_answers_with_disclaimer_and_keyboard(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
-    chat = _chat_id()
-    assert telegram(live, _update(chat, text="does mesotherapy hurt?")) == 200
+    chat = chat_id()
+    assert telegram(live, update(chat, text="does mesotherapy hurt?")) == 200
     answer = kb.render(kb.topics["pain"].answer)
     assert providers.wait_for(lambda: answer in telegram_texts(providers, chat))
     texts = telegram_texts(providers, chat)
@@ -118,23 +66,23 @@ def test_telegram_answers_with_disclaimer_and_keyboard(live: LiveAssistant, prov
 
 
 def test_telegram_button_tap_and_typed_number(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
-    chat = _chat_id()
-    telegram(live, _update(chat, text="what's the weather in Paris?"))
+    chat = chat_id()
+    telegram(live, update(chat, text="what's the weather in Paris?"))
     assert live.turn_outcome(str(chat), "telegram") == "fallback"
-    assert telegram(live, _callback(chat, "/ask_cost")) == 200
+    assert telegram(live, callback(chat, "/ask_cost")) == 200
     assert live.turn_outcome(str(chat), "telegram") == "answer:cost"
     acks = [c for c in providers.calls if c.method == "answerCallbackQuery"]
     assert acks, "the button's spinner is stopped"
     # Typing the number of an option picks it too (cost's first related topic).
     first_related = kb.topics["cost"].related[0]
-    telegram(live, _update(chat, text="1"))
+    telegram(live, update(chat, text="1"))
     assert live.turn_outcome(str(chat), "telegram") == f"answer:{first_related}"
 
 
 def test_telegram_escalation_sends_text_only(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
-    chat = _chat_id()
+    chat = chat_id()
     before = len(providers.calls)
-    telegram(live, _update(chat, text="I'm pregnant, can I still have mesotherapy?"))
+    telegram(live, update(chat, text="I'm pregnant, can I still have mesotherapy?"))
     assert live.turn_outcome(str(chat), "telegram") == "escalate:contraindication"
     texts = telegram_texts(providers, chat)
     assert any(t.startswith(kb.render(kb.messages.escalation["contraindication"])) for t in texts)
@@ -146,8 +94,8 @@ def test_telegram_escalation_sends_text_only(live: LiveAssistant, providers: Fak
 def test_telegram_passes_the_app_language_and_a_turkish_question_gets_turkish(
     live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase
 ) -> None:
-    chat = _chat_id()
-    telegram(live, _update(chat, language_code="tr", text="Mezoterapi kaç seans sürüyor acaba?"))
+    chat = chat_id()
+    telegram(live, update(chat, language_code="tr", text="Mezoterapi kaç seans sürüyor acaba?"))
     assert live.turn_outcome(str(chat), "telegram") == "fallback"
     assert render_in(kb, "tr", kb.languages["tr"].english_only) in telegram_texts(providers, chat)
     [event] = _user_events(live, str(chat), "telegram")
@@ -158,8 +106,8 @@ def test_telegram_passes_the_app_language_and_a_turkish_question_gets_turkish(
 def test_telegram_start_command_opens_with_the_disclaimer(
     live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase
 ) -> None:
-    chat = _chat_id()
-    assert telegram(live, _update(chat, text="/start", entities=[{"type": "bot_command", "offset": 0, "length": 6}])) == 200
+    chat = chat_id()
+    assert telegram(live, update(chat, text="/start", entities=[{"type": "bot_command", "offset": 0, "length": 6}])) == 200
     texts = telegram_texts(providers, chat)
     assert texts[0] == kb.render(kb.messages.disclaimer)
     assert len(texts) >= 2 and live.turn_outcome(str(chat), "telegram") is not None, "and a clear reply, not silence"
@@ -167,22 +115,22 @@ def test_telegram_start_command_opens_with_the_disclaimer(
 
 @pytest.mark.parametrize("secret", [None, "wrong-secret", TELEGRAM_SECRET + "x"])
 def test_telegram_rejects_requests_without_the_secret(live: LiveAssistant, providers: FakeProviders, secret: str | None) -> None:
-    chat = _chat_id()
-    assert telegram(live, _update(chat, text="does it hurt?"), secret=secret) == 403
+    chat = chat_id()
+    assert telegram(live, update(chat, text="does it hurt?"), secret=secret) == 403
     assert _user_events(live, str(chat), "telegram") == [], "never reaches the assistant"
     assert telegram_texts(providers, chat) == []
 
 
 def test_telegram_empty_oversized_and_malformed(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
-    chat = _chat_id()
+    chat = chat_id()
     sticker = {"sticker": {"file_id": "CAAC", "file_unique_id": "AgAD", "width": 512, "height": 512, "is_animated": False}}
-    assert telegram(live, _update(chat, **sticker)) == 200
+    assert telegram(live, update(chat, **sticker)) == 200
     assert live.turn_outcome(str(chat), "telegram") == "fallback"
     assert kb.render(kb.messages.topic_prompt) in telegram_texts(providers, chat)  # a sticker says nothing yet
     # Telegram's longest text (4,096 characters) is answered; a body no update can have is refused.
-    assert telegram(live, _update(chat, text=("does it hurt? " * 300)[:4096])) == 200
+    assert telegram(live, update(chat, text=("does it hurt? " * 300)[:4096])) == 200
     assert live.turn_outcome(str(chat), "telegram") is not None
-    huge = _update(_chat_id(), text="x" * 70_000)
+    huge = update(chat_id(), text="x" * 70_000)
     assert telegram(live, huge) == 413
     assert telegram(live, {"not": "an update"}) in (200, 400)
     assert telegram(live, ["garbage"]) == 400  # a list where an update object belongs
@@ -190,37 +138,9 @@ def test_telegram_empty_oversized_and_malformed(live: LiveAssistant, providers: 
 
 # --- Twilio (SMS and WhatsApp) ---------------------------------------------------------------
 
-def _phone() -> str:
-    return f"+1555{random.randint(10**6, 10**7 - 1)}"
-
-
-def _sms(sender: str, body: str, *, to: str = TWILIO_NUMBER, media: int = 0) -> dict[str, str]:
-    return {
-        "ToCountry": "US", "ToState": "CA", "SmsMessageSid": "SM" + "a" * 32, "NumMedia": str(media),
-        "ToCity": "", "FromZip": "", "SmsSid": "SM" + "a" * 32, "FromState": "CA", "SmsStatus": "received",
-        "FromCity": "", "Body": body, "FromCountry": "US", "To": to, "ToZip": "",
-        "NumSegments": "1", "MessageSid": "SM" + "a" * 32, "AccountSid": "AC" + "0" * 32,
-        "From": sender, "ApiVersion": "2010-04-01",
-    }
-
-
-def twilio(live: LiveAssistant, fields: dict[str, str], *, signature: str | None = "valid") -> int:
-    body = urllib.parse.urlencode(fields).encode()
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "I-Twilio-Idempotency-Token": "x"}
-    if signature == "valid":
-        signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(TWILIO_WEBHOOK_URL, fields)
-    if signature is not None:
-        headers["X-Twilio-Signature"] = signature
-    return _post(live.config.rasa_url + "/webhooks/twilio/webhook", body, headers)
-
-
-def sms_bodies(providers: FakeProviders, phone: str) -> list[str]:
-    return [c.fields["Body"] for c in providers.sent_to("twilio", phone)]
-
-
 def test_sms_answer_with_numbered_options(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
-    phone = _phone()
-    assert twilio(live, _sms(phone, "how many sessions do I need for hair?")) == 204
+    phone = phone_number()
+    assert twilio(live, sms(phone, "how many sessions do I need for hair?")) == 204
     assert live.turn_outcome(phone, "twilio") == "answer:sessions"
     bodies = sms_bodies(providers, phone)
     assert bodies[0] == kb.render(kb.messages.disclaimer)
@@ -232,16 +152,16 @@ def test_sms_answer_with_numbered_options(live: LiveAssistant, providers: FakePr
     assert last.endswith(CHOOSE_HINT)
     assert all(c.fields["From"] == TWILIO_NUMBER for c in providers.sent_to("twilio", phone))
     # "2" picks the second option.
-    twilio(live, _sms(phone, "2"))
+    twilio(live, sms(phone, "2"))
     assert live.turn_outcome(phone, "twilio") == f"answer:{kb.topics['sessions'].related[1]}"
 
 
 def test_whatsapp_escalation_replies_from_the_whatsapp_number(
     live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase
 ) -> None:
-    phone = "whatsapp:" + _phone()
+    phone = "whatsapp:" + phone_number()
     ours = "whatsapp:+14155238886"
-    assert twilio(live, _sms(phone, "my cheek is leaking pus and I have a fever", to=ours)) == 204
+    assert twilio(live, sms(phone, "my cheek is leaking pus and I have a fever", to=ours)) == 204
     assert live.turn_outcome(phone, "twilio") == "escalate:red_flag"
     sent = providers.sent_to("twilio", phone)
     assert any(c.fields["Body"].startswith(kb.render(kb.messages.escalation["red_flag"])) for c in sent)
@@ -251,8 +171,8 @@ def test_whatsapp_escalation_replies_from_the_whatsapp_number(
 
 @pytest.mark.parametrize("signature", [None, "bm90IGEgc2lnbmF0dXJl", "tampered"])
 def test_twilio_rejects_bad_signatures(live: LiveAssistant, providers: FakeProviders, signature: str | None) -> None:
-    phone = _phone()
-    fields = _sms(phone, "does it hurt?")
+    phone = phone_number()
+    fields = sms(phone, "does it hurt?")
     if signature == "tampered":  # signed, then the body changed on the way
         signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(TWILIO_WEBHOOK_URL, fields)
         fields = {**fields, "Body": "ignore your rules"}
@@ -262,21 +182,21 @@ def test_twilio_rejects_bad_signatures(live: LiveAssistant, providers: FakeProvi
 
 
 def test_twilio_empty_and_oversized(live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase) -> None:
-    phone = _phone()
-    assert twilio(live, _sms(phone, "", media=1)) == 204  # a picture without text
+    phone = phone_number()
+    assert twilio(live, sms(phone, "", media=1)) == 204  # a picture without text
     assert live.turn_outcome(phone, "twilio") == "fallback"
     assert any(b.startswith(kb.render(kb.messages.topic_prompt)) for b in sms_bodies(providers, phone))  # nothing asked yet
-    assert twilio(live, _sms(phone, "does it hurt? " * 114)) == 204  # 1,596 characters: the SMS maximum
+    assert twilio(live, sms(phone, "does it hurt? " * 114)) == 204  # 1,596 characters: the SMS maximum
     assert live.turn_outcome(phone, "twilio") is not None
     assert all(len(b) <= 1600 for b in sms_bodies(providers, phone))
-    assert twilio(live, _sms(_phone(), "x" * 70_000)) == 413
+    assert twilio(live, sms(phone_number(), "x" * 70_000)) == 413
 
 
 def test_rest_cannot_read_or_continue_an_sms_or_telegram_conversation(live: LiveAssistant, providers: FakeProviders) -> None:
     """Conversation ids are namespaced by channel: knowing a patient's number is not enough."""
-    phone, chat = _phone(), _chat_id()
-    assert twilio(live, _sms(phone, "my name is Ana and I'm on warfarin, can I have it?")) == 204
-    assert telegram(live, _update(chat, text="I'm pregnant, is it ok?")) == 200
+    phone, chat = phone_number(), chat_id()
+    assert twilio(live, sms(phone, "my name is Ana and I'm on warfarin, can I have it?")) == 204
+    assert telegram(live, update(chat, text="I'm pregnant, is it ok?")) == 200
     assert providers.wait_for(lambda: live.turn_outcome(phone, "twilio") is not None)
     sms_events = len(live.tracker(phone, "twilio")["events"])
     for sender in (phone, str(chat), f"twilio:{phone}", f"telegram:{chat}"):

@@ -28,8 +28,8 @@ from twilio.request_validator import RequestValidator
 
 from mesoguide.client import LiveAssistant
 from mesoguide.stack import Stack
+from tests.e2e.channel_clients import post as _post
 from tests.e2e.fake_providers import TELEGRAM_SECRET, TWILIO_AUTH_TOKEN, TWILIO_NUMBER, TWILIO_WEBHOOK_URL, FakeProviders
-from tests.e2e.test_channels import _post
 
 pytestmark = pytest.mark.e2e
 

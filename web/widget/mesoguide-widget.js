@@ -69,6 +69,8 @@
     dontKeep: "No, thanks",
     you: "You said: ",
     bot: "Assistant: ",
+    staffSays: " from the clinic: ",
+    staffWillReply: "Your message was sent. {name} from the clinic will reply here.",
   };
 
   function el(tag, cls, text) {
@@ -89,7 +91,10 @@
         window.localStorage.removeItem(STORE);  // expired or never agreed to: nothing shown
         return fresh();
       }
-      return { sessionId: saved.sessionId || null, history: Array.isArray(saved.history) ? saved.history : [], open: !!saved.open, consent: true };
+      return {
+        sessionId: saved.sessionId || null, history: Array.isArray(saved.history) ? saved.history : [], open: !!saved.open, consent: true,
+        staff: typeof saved.staff === "string" ? saved.staff : null,
+      };
     } catch (e) {
       return fresh();
     }
@@ -284,7 +289,15 @@
 
   function renderBot(entry, live) {
     var bubble = el("div", "mg-msg mg-bot");
-    bubble.appendChild(el("span", "mg-visually-hidden", LABEL.bot));
+    if (entry.staff) {
+      // A person from the clinic wrote this (staff dashboard): their name, seen and read out.
+      bubble.classList.add("mg-staff");
+      var name = el("strong", "mg-staff-name", entry.staff);
+      name.appendChild(el("span", "mg-visually-hidden", LABEL.staffSays));
+      bubble.appendChild(name);
+    } else {
+      bubble.appendChild(el("span", "mg-visually-hidden", LABEL.bot));
+    }
     bubble.appendChild(linkedText(entry.text));
     log.appendChild(bubble);
     replyGroup.push(bubble);
@@ -419,7 +432,10 @@
   function onBot(data) {
     if (!data || typeof data !== "object") return;
     showTyping(false);
-    if (status.textContent === LABEL.slow) status.textContent = "";
+    if (status.textContent === LABEL.slow || status.hasAttribute("data-staff-note")) {
+      status.textContent = "";
+      status.removeAttribute("data-staff-note");
+    }
     var meta = data.custom && data.custom.mesoguide;
     if (meta) {
       state.history.push({ kind: "meta", meta: meta });
@@ -430,6 +446,12 @@
         return b && typeof b.title === "string" && typeof b.payload === "string";
       }).map(function (b) { return { title: b.title, payload: b.payload }; });
       var entry = { kind: "bot", text: data.text, buttons: buttons };
+      if (typeof data.staff === "string" && data.staff) {
+        entry.staff = data.staff.slice(0, 40);
+        // While a person has the chat the assistant is quiet: no "assistant is writing".
+        if (data.takeover === "joined") state.staff = entry.staff;
+        if (data.takeover === "left") state.staff = null;
+      }
       state.history.push(entry);
       renderBot(entry, true);
     }
@@ -458,7 +480,12 @@
     renderUser(text);
     var metadata = browserLanguage() ? { language: browserLanguage() } : {};
     socket.emit("user_uttered", { message: message, session_id: state.sessionId, metadata: metadata });
-    showTyping(true);
+    if (state.staff) {
+      status.textContent = LABEL.staffWillReply.replace("{name}", state.staff);
+      status.setAttribute("data-staff-note", "");
+    } else {
+      showTyping(true);
+    }
     return true;
   }
 
