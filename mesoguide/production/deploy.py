@@ -16,6 +16,7 @@ Kubernetes: the ``mesoguide-secrets`` Secret), never from these files.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,25 @@ def _process_env(config: ProductionConfig) -> dict[str, str]:
     }
 
 
-def _database_url(config: ProductionConfig) -> str:
-    return f"postgresql+psycopg2://mesoguide:$(POSTGRES_PASSWORD)@postgres:{POSTGRES_PORT}/{config.escalation_database}"
+def _database_url(config: ProductionConfig, database: str | None = None) -> str:
+    name = database or config.escalation_database
+    return f"postgresql+psycopg2://mesoguide:$(POSTGRES_PASSWORD)@postgres:{POSTGRES_PORT}/{name}"
+
+
+def _live_chat_env(config: ProductionConfig, rasa_urls: list[str]) -> dict[str, str]:
+    """The dashboard's live chats (Rasa's API, the tracker store) and the socket.io rooms the
+    Rasa servers share through Redis (mesoguide.takeover); ``$(NAME)`` is a secret, expanded by
+    Kubernetes (compose's ``${NAME}`` form is made by the caller)."""
+    return {
+        "MESOGUIDE_TRACKER_URL": _database_url(config, config.tracker_database),
+        "MESOGUIDE_RASA_URL": ",".join(rasa_urls),
+        "MESOGUIDE_SOCKETIO_REDIS_URL": f"redis://:$(REDIS_PASSWORD)@redis:{REDIS_PORT}/0",
+    }
+
+
+def _compose_form(value: str) -> str:
+    """A Kubernetes ``$(NAME)`` reference in compose's ``${NAME}`` form."""
+    return re.sub(r"\$\((\w+)\)", r"${\1}", value)
 
 
 def rasa_command(port: int) -> list[str]:
@@ -121,7 +139,11 @@ def compose(config: ProductionConfig) -> dict[str, Any]:
     env = {
         **_process_env(config),
         **CONTAINER_BIND_ENV,
-        "MESOGUIDE_DATABASE_URL": _database_url(config).replace("$(POSTGRES_PASSWORD)", "${POSTGRES_PASSWORD}"),
+        "MESOGUIDE_DATABASE_URL": _compose_form(_database_url(config)),
+        **{
+            k: _compose_form(v)
+            for k, v in _live_chat_env(config, [f"http://rasa-{i + 1}:{RASA_PORT}" for i in range(config.rasa_replicas)]).items()
+        },
     }
     secrets = {name: f"${{{name}:?set {name} in deploy/.env}}" for name in SECRET_NAMES}
     backend = ["backend"]
@@ -219,6 +241,7 @@ def _container(
     env += [{"name": k, "value": v} for k, v in CONTAINER_BIND_ENV.items()]
     env += [{"name": name, "valueFrom": {"secretKeyRef": {"name": "mesoguide-secrets", "key": name}}} for name in SECRET_NAMES]
     env += [{"name": "MESOGUIDE_DATABASE_URL", "value": _database_url(config)}]
+    env += [{"name": k, "value": v} for k, v in _live_chat_env(config, [f"http://rasa:{RASA_PORT}"]).items()]
     env += extra_env or []
     container: dict[str, Any] = {
         "name": name,
@@ -483,7 +506,7 @@ def kubernetes(config: ProductionConfig) -> dict[str, str]:
     )
     app_pods = ["rasa", "actions", "notifier", "dashboard"]
     objects += [
-        _allow_from("rasa", ["nginx"], RASA_PORT),
+        _allow_from("rasa", ["nginx", "dashboard"], RASA_PORT),  # the dashboard: live chats (Rasa's API)
         _allow_from("actions", ["rasa"], ACTION_PORT),
         _allow_from("dashboard", ["nginx"], DASHBOARD_PORT),
         _allow_from("postgres", app_pods, POSTGRES_PORT),

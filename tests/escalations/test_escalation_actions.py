@@ -305,3 +305,32 @@ def test_a_question_typed_into_the_form_is_answered_and_the_detail_asked_again(v
     messages, slots = _validate(validate, domain, slot, text, intent=f"ask_{topic}", predicted=f"ask_{topic}")
     assert slots == {slot: None}, "not stored as a name or a time; the form asks again"
     assert [m["text"] for m in messages] == [kb.render(kb.topics[topic].answer)]
+
+
+@pytest.mark.parametrize(
+    ("now", "adds"),
+    [
+        ("2026-12-06T07:00:00+00:00", "Someone can reply tomorrow at 9:00."),  # Sunday
+        ("2026-12-07T10:00:00+00:00", None),  # Monday morning: open
+        ("2026-12-12T14:30:00+00:00", "Someone can reply on Monday at 9:00."),  # Saturday after closing
+    ],
+)
+def test_a_request_for_a_person_while_closed_says_when_someone_can_reply(kb, sqlite_store, now, adds) -> None:
+    import datetime as dt
+
+    from actions.escalate import escalate as escalate_turn
+    from mesoguide.guardrail.precedence import Escalation
+
+    dispatcher = CollectingDispatcher()
+    t = tracker("can I talk to a person?", c.INTENT_HUMAN)
+    escalate_turn(dispatcher, kb, Escalation.HUMAN, tracker=t, store=sqlite_store, now=dt.datetime.fromisoformat(now))
+    text = dispatcher.messages[0]["text"]
+    assert text.startswith(kb.render(kb.messages.escalation["human"]))
+    if adds is None:
+        assert "not in right now" not in text
+    else:
+        assert adds in text and kb.clinic.out_of_hours.phone in text
+    # Only a request for a person: a clinician's question says nothing about when.
+    dispatcher = CollectingDispatcher()
+    escalate_turn(dispatcher, kb, Escalation.CONTRAINDICATION, tracker=t, store=sqlite_store, now=dt.datetime.fromisoformat(now))
+    assert "not in right now" not in dispatcher.messages[0]["text"]
