@@ -54,6 +54,8 @@ TOPIC_INTENT_PREFIX: Final = "ask_"
 OUTCOME_FALLBACK: Final = "fallback"
 # The normal path could not answer (a server down, slow or failing, input too long, too fast).
 OUTCOME_UNAVAILABLE: Final = "unavailable"
+# A member of staff has the conversation (the assistant is paused): their messages, not ours.
+OUTCOME_HANDOFF: Final = "handoff"
 ANSWER_PREFIX: Final = "answer:"
 ESCALATE_PREFIX: Final = "escalate:"
 SMALLTALK_PREFIX: Final = "smalltalk:"

@@ -31,6 +31,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, html, json, redirect
 
 from mesoguide.dashboard import pages
+from mesoguide.dashboard.analytics import add_analytics_routes
 from mesoguide.dashboard.live import LiveDesk, add_routes
 from mesoguide.dashboard.throttle import LoginThrottle
 from mesoguide.escalations.codes import normalize_reference
@@ -66,7 +67,8 @@ def create_app(
         store: Where escalations, staff users and sessions are.
         config: Session lifetime and cookie settings.
         name: Sanic app name (unique per process).
-        desk: The live chats (takeover); without it the dashboard is the escalation queue only.
+        desk: The live chats (takeover) and the tracker store the analytics read; without it the
+            dashboard is the escalation queue only.
     """
     app = Sanic(name)
     app.config.REQUEST_MAX_SIZE = 64 * 1024  # forms only: nothing big is ever posted here
@@ -211,6 +213,7 @@ def create_app(
 
     if desk is not None:
         add_routes(app, store, desk)
+        add_analytics_routes(app, store, desk.tracker_engine)
 
     def _not_found(request: Request) -> HTTPResponse:
         page = pages.message_page(

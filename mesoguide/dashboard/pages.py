@@ -35,7 +35,8 @@ th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #dde3e8;verti
 .excerpt{white-space:pre-wrap;background:#fff;border:1px solid #dde3e8;padding:.7rem}
 form.inline{display:inline}
 .error{color:#b3261e}
-nav a{color:#fff;margin-right:1rem}
+nav a{color:#fff;margin-right:1rem;white-space:nowrap;display:inline-block}
+header{flex-wrap:wrap;gap:.3rem}
 ol.transcript{list-style:none;padding:0;background:#fff;border:1px solid #dde3e8;max-height:60vh;overflow:auto}
 ol.transcript li{padding:.45rem .7rem;border-bottom:1px solid #eef1f4;white-space:pre-wrap}
 ol.transcript .who{font-weight:600;margin-right:.4rem}
@@ -43,6 +44,11 @@ ol.transcript .staff{background:#eef6ee}
 ol.transcript .patient{background:#f2f5fb}
 ol.transcript .event{color:#4a5561;font-style:italic}
 .time{color:#4a5561;font-size:.85em;margin-right:.4rem}
+.cards{display:flex;flex-wrap:wrap;gap:.6rem;margin:1rem 0}
+.card{background:#fff;border:1px solid #dde3e8;padding:.6rem .9rem;min-width:9rem}
+.card strong{display:block;font-size:1.4rem}
+svg.chart{max-width:44rem;background:#fff;border:1px solid #dde3e8;display:block}
+details{margin:.4rem 0 1rem}
 textarea{width:100%;max-width:40rem;min-height:4rem;font:inherit}
 @media (max-width:40rem){main{padding:.6rem}th,td{padding:.3rem}}
 label{margin-right:.6rem}
@@ -114,6 +120,16 @@ def chat_page(
         "chat.html", "Live chat", user=user, csrf=csrf, cid=cid, lines=lines, held=held, paused=paused,
         channel=channel, can_push=channel in PUSH_CHANNELS, escalation=escalation, error=error,
         last_index=max([int(str(line["index"])) for line in lines], default=-1), reason_labels=REASON_LABELS,
+    )
+
+
+def analytics_page(
+    report: object, charts: Mapping[str, object], *, days: int, periods: Sequence[int], user: str, csrf: str
+) -> str:
+    """What patients ask: the period's numbers, charts (inline SVG) and tables."""
+    return _render(
+        "analytics.html", "What patients ask", user=user, csrf=csrf, r=report, charts=charts, days=days,
+        periods=periods, reason_labels=REASON_LABELS,
     )
 
 

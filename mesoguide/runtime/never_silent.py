@@ -18,8 +18,8 @@ nothing: for a red flag, silence. :func:`handle_message` wraps ``Agent.handle_me
   another language gets the urgent text in that language, and a patient writing a language the
   clinic has a pack for gets that pack's safe reply instead of the English ``runtime`` text;
 * a conversation a staff member has taken over (Rasa paused it, :mod:`mesoguide.takeover`)
-  gets no reply from the assistant, except for a red flag: the urgent text at once, and the
-  urgent record that notifies the clinic;
+  gets no reply from the assistant (outcome ``handoff``: the staff member answers), except for
+  a red flag: the urgent text at once, and the urgent record that notifies the clinic;
 * every such turn is written to the tracker with its ``turn_outcome`` (the audit contract) and
   every escalation is stored, or spooled when the store is down.
 
@@ -294,7 +294,7 @@ class NeverSilent:
 
         ``fallback=None`` is a conversation a staff member has taken over: only a red flag gets
         a reply (the urgent text at once, and the urgent record that notifies the clinic);
-        everything else is for the staff member, who sees it in the transcript.
+        everything else is for the staff member, who sees it in the transcript (``handoff``).
         """
         loop = asyncio.get_running_loop()
         check = functools.partial(
@@ -313,6 +313,7 @@ class NeverSilent:
             terms = sorted({*terms, *(f"{c.ENTITY_RED_FLAG}:{m.value}" for m in verdict.red_flags)})
         terms = sorted({*terms, *(f"language:{code}" for code in verdict.reply_languages)}) if escalation else terms
         if fallback is None and escalation is not Escalation.RED_FLAG:
+            await self._audit(agent, message, text, None, c.OUTCOME_HANDOFF)
             return
         if fallback is None and escalation is Escalation.RED_FLAG:
             logger.warning("conversation %s: red flag while a staff member has it", hashed(message.sender_id))
@@ -385,8 +386,9 @@ class NeverSilent:
             _failed(message, f"escalation ({escalation.value}) not stored", exc, level=logging.CRITICAL)
             return None
 
-    async def _audit(self, agent: Any, message: UserMessage, text: str, reply: str, outcome: str) -> None:
-        """Write the turn and its outcome to the tracker (the audit contract)."""
+    async def _audit(self, agent: Any, message: UserMessage, text: str, reply: str | None, outcome: str) -> None:
+        """Write the turn and its outcome to the tracker (the audit contract); ``reply`` None is
+        a turn the assistant did not answer (a member of staff has the conversation)."""
         from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 
         try:
@@ -396,7 +398,8 @@ class NeverSilent:
                 cap = self._settings.max_message_chars
                 kept = text if len(text) <= cap else text[:cap] + " [...]"
                 tracker.update(UserUttered(kept, input_channel=message.input_channel, message_id=message.message_id))
-            tracker.update(BotUttered(reply))
+            if reply is not None:
+                tracker.update(BotUttered(reply))
             tracker.update(SlotSet(c.SLOT_TURN_OUTCOME, outcome))
             tracker.update(ActionExecuted("action_listen"))
             await asyncio.wait_for(agent.tracker_store.save(tracker), 5.0)

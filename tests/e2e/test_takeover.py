@@ -84,6 +84,7 @@ def test_telegram_takeover_red_flag_and_hand_back(
     sent_before = len(telegram_texts(providers, str(chat)))
     assert telegram(live, update(chat, text="Tuesday afternoon please, does it hurt much?")) == 200
     assert len(telegram_texts(providers, str(chat))) == sent_before, "the assistant answered during a takeover"
+    assert live.turn_outcome(str(chat), "telegram") == "handoff"
     assert any(line["text"] == "Tuesday afternoon please, does it hurt much?" for line in lines(anna, cid))
 
     # A red flag during the takeover: the urgent text at once, an urgent record and notification.

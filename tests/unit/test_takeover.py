@@ -415,7 +415,9 @@ def test_while_a_person_has_the_chat_the_assistant_is_quiet(kb: KnowledgeBase, m
     for text in ["Tuesday afternoon please", "I'm pregnant, is that a problem?", "can I talk to a person"]:
         out, recorded, tracker = _paused_turn(text, kb, matcher)
         assert out.messages == [] and recorded == [], text
-        assert not any(isinstance(e, SlotSet) and e.key == c.SLOT_TURN_OUTCOME for e in tracker.events), text
+        outcomes = [e.value for e in tracker.events if isinstance(e, SlotSet) and e.key == c.SLOT_TURN_OUTCOME]
+        assert outcomes == [c.OUTCOME_HANDOFF], text  # the audit contract: the staff member answers
+        assert not any(isinstance(e, BotUttered) and e.text != "Hi" for e in tracker.events), text
 
 
 def test_a_red_flag_while_a_person_has_the_chat_gets_the_urgent_text(kb: KnowledgeBase, matcher: GuardrailMatcher) -> None:
