@@ -11,10 +11,12 @@ Screenshots: ``build/test-output/takeover/``.
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from mesoguide.client import LiveAssistant
 from mesoguide.escalations.store import EscalationStore
@@ -110,8 +112,20 @@ def test_telegram_takeover_red_flag_and_hand_back(
     assert live.turn_outcome(str(chat), "telegram") == "answer:pain"
 
 
+def age_conversation(stack: Stack, cid: str, *, hours: float) -> None:
+    """Move a conversation's events ``hours`` into the past in the tracker store (as Rasa reads
+    them back: the column and the event's own JSON), as if the patient had been away."""
+    engine = sa.create_engine(stack.config.env["MESOGUIDE_TRACKER_URL"])
+    events = sa.Table("events", sa.MetaData(), autoload_with=engine)
+    with engine.begin() as conn:
+        for row in conn.execute(sa.select(events.c.id, events.c.data).where(events.c.sender_id == cid)).all():
+            data = json.loads(row.data)
+            data["timestamp"] -= hours * 3600
+            conn.execute(events.update().where(events.c.id == row.id).values(timestamp=data["timestamp"], data=json.dumps(data)))
+
+
 def test_whatsapp_takeover_goes_from_the_whatsapp_number(
-    live: LiveAssistant, providers: FakeProviders, kb: KnowledgeBase, anna: StaffClient
+    live: LiveAssistant, live_stack: Stack, providers: FakeProviders, kb: KnowledgeBase, anna: StaffClient
 ) -> None:
     phone = "whatsapp:" + phone_number()
     ours = "whatsapp:+14155238886"
@@ -125,6 +139,14 @@ def test_whatsapp_takeover_goes_from_the_whatsapp_number(
     sent_before = len(sms_bodies(providers, phone))
     assert twilio(live, sms(phone, "no thanks, bye", to=ours)) == 204
     assert len(sms_bodies(providers, phone)) == sent_before, "the assistant answered during a takeover"
+
+    # The patient comes back after more than an hour: a new Rasa session starts, and stays paused.
+    age_conversation(live_stack, cid, hours=2)
+    assert twilio(live, sms(phone, "sorry, I was away. Thursday works", to=ours)) == 204
+    events = live.tracker(phone, "twilio")["events"]
+    assert [e["event"] for e in events].count("session_started") == 2, "a second session started"
+    assert live.turn_outcome(phone, "twilio") == "handoff" and live.tracker(phone, "twilio")["paused"]
+    assert len(sms_bodies(providers, phone)) == sent_before, "no disclaimer, no answer: Anna still has the chat"
     assert anna.post("/chat/handback", {"c": cid}).status == 302
     assert providers.wait_for(lambda: kb.render(kb.messages.staff["left"], staff_name="Anna") in sms_bodies(providers, phone))
 

@@ -436,3 +436,22 @@ def test_a_red_flag_while_a_person_has_the_chat_gets_the_urgent_text(kb: Knowled
 def test_a_conversation_nobody_has_still_gets_the_never_silent_reply(kb: KnowledgeBase, matcher: GuardrailMatcher) -> None:
     out, _recorded, _tracker = _paused_turn("Tuesday afternoon please", kb, matcher, paused=False)
     assert out.messages[0]["text"] == kb.render(kb.messages.runtime["unavailable"])
+
+
+def test_a_session_that_restarts_during_a_takeover_stays_paused(kb: KnowledgeBase) -> None:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.session_start import ActionSessionStart
+
+    def start(paused: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        tracker = Tracker("telegram:1", {}, {}, [], paused, None, {}, "action_listen")
+        dispatcher = CollectingDispatcher()
+        events = asyncio.run(ActionSessionStart(knowledge=kb).run(dispatcher, tracker, {}))
+        return dispatcher.messages, events
+
+    messages, events = start(paused=True)
+    assert messages == [] and [e["event"] for e in events] == ["session_started", "pause", "action"]
+    messages, events = start(paused=False)
+    assert messages[0]["text"] == kb.render(kb.messages.disclaimer)
+    assert [e["event"] for e in events] == ["session_started", "action"]
