@@ -17,6 +17,7 @@ from mesoguide.escalations.store import EscalationStore
 from mesoguide.paths import REPO_ROOT
 from mesoguide.stack import Stack
 from tests.e2e.channel_clients import chat_id, phone_number, sms, telegram, twilio, update
+from tests.support.axe import serious_violations
 from tests.support.staff_client import StaffClient
 
 pytestmark = pytest.mark.e2e
@@ -126,6 +127,7 @@ def test_the_page_reads_on_a_phone(browser, live_stack: Stack, lead: StaffClient
         for svg in page.locator("svg.chart").all():
             assert svg.bounding_box()["width"] <= 390
         page.screenshot(path=str(SHOTS / "analytics-phone.png"), full_page=True)
+        assert serious_violations(page) == []
     finally:
         context.close()
     assert not errors, f"console errors (a CSP violation shows here): {errors}"

@@ -25,6 +25,7 @@ from mesoguide.paths import REPO_ROOT
 from mesoguide.stack import Stack
 from tests.e2e.channel_clients import chat_id, phone_number, sms, sms_bodies, telegram, telegram_texts, twilio, update
 from tests.e2e.fake_providers import FakeProviders
+from tests.support.axe import serious_violations
 from tests.support.staff_client import StaffClient
 
 pytestmark = pytest.mark.e2e
@@ -272,6 +273,12 @@ def test_two_browsers_take_over_write_red_flag_and_hand_back(
         assert record["urgent"]
         desk.screenshot(path=str(SHOTS / "3-staff-transcript-red-flag.png"), full_page=True)
 
+        found = {"patient, staff messages shown": serious_violations(patient), "staff chat page": serious_violations(desk)}
+        desk.get_by_role("link", name="Live chats", exact=True).click()
+        found["live chats"] = serious_violations(desk)
+        print("\naxe-core serious/critical violations: " + ", ".join(f"{k}: {len(v)}" for k, v in found.items()))
+        assert not any(found.values()), found
+        desk.go_back()
         desk.get_by_role("button", name="Hand back to the assistant").click()
         desk.wait_for_selector("text=The assistant is answering.")
         bot_text(patient, kb.render(kb.messages.staff["left"], staff_name="Anna"))

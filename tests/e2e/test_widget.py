@@ -19,6 +19,7 @@ from mesoguide.client import LiveAssistant
 from mesoguide.knowledge import KnowledgeBase
 from mesoguide.language.replies import render_in
 from mesoguide.paths import REPO_ROOT
+from tests.support.axe import serious_violations
 
 pytestmark = pytest.mark.e2e
 
@@ -420,27 +421,12 @@ def test_the_clinics_numbers_and_links_are_clickable_and_nothing_else(browser, l
 
 # --- accessibility (axe-core, from web/node_modules) ------------------------------------------
 
-AXE = REPO_ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def _serious_violations(page) -> list[str]:
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
-    violations = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def test_no_serious_accessibility_violations_closed_open_and_escalated(page, kb: KnowledgeBase) -> None:
-    assert AXE.is_file(), "axe-core missing: run make setup (npm ci in web/)"
     found: dict[str, list[str]] = {}
-    found["closed"] = _serious_violations(page)
+    found["closed"] = serious_violations(page)
     open_chat(page, keep=False)
     bot_text(page, kb.render(kb.messages.disclaimer))
-    found["open, storage notice shown"] = _serious_violations(page)
+    found["open, storage notice shown"] = serious_violations(page)
     page.get_by_role("button", name="Keep it").click()
     ask(page, "my cheek is leaking pus and I have a fever")
     bot_text(page, kb.render(kb.messages.escalation["red_flag"]))
@@ -448,7 +434,7 @@ def test_no_serious_accessibility_violations_closed_open_and_escalated(page, kb:
     ask(page, "I'm on warfarin, can I have it?")
     bot_text(page, kb.render(kb.messages.escalation["contraindication"]))
     page.wait_for_selector(".mg-escalation:not(.mg-urgent)")
-    found["escalations shown"] = _serious_violations(page)
+    found["escalations shown"] = serious_violations(page)
     page.screenshot(path=str(SHOTS / "11-axe-escalations.png"))
     print("\naxe-core serious/critical violations: " + ", ".join(f"{k}: {len(v)}" for k, v in found.items()))
     assert not any(found.values()), found
@@ -456,4 +442,4 @@ def test_no_serious_accessibility_violations_closed_open_and_escalated(page, kb:
 
 def test_the_accessibility_check_sees_a_violation_when_there_is_one(page) -> None:
     page.evaluate("document.body.appendChild(Object.assign(document.createElement('img'), {src: 'data:,'}))")
-    assert any(v.startswith("image-alt (critical)") for v in _serious_violations(page))
+    assert any(v.startswith("image-alt (critical)") for v in serious_violations(page))
