@@ -38,6 +38,34 @@ def topic_to_answer(context: ConversationContext, kb: KnowledgeBase) -> tuple[st
     return (topic_id if topic_id in kb.topics else None), carried
 
 
+def answer_with(
+    dispatcher: CollectingDispatcher,
+    kb: KnowledgeBase,
+    topic_id: str,
+    context: ConversationContext,
+    *,
+    carried: bool = False,
+    first_buttons: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
+    """Send ``topic_id``'s answer (for the area in play) with its related topics as buttons.
+
+    Args:
+        carried: The topic was carried over from the last answer (the message named an area).
+        first_buttons: Topics offered before the related ones (another topic the message may
+            have meant).
+    """
+    topic = kb.topics[topic_id]
+    text, used_area = topic.text_for(context.area)
+    named = context.area_named_now
+    if carried and named is not None and used_area != named and named in kb.areas:
+        # "and for cellulite?" after the downtime answer: say this answer is not cellulite's.
+        label = kb.areas[named].label.lower()
+        text = kb.messages.area_not_covered.replace("{area}", label) + " " + text
+    offered = [*first_buttons, *(t for t in topic.related if t not in first_buttons)]
+    dispatcher.utter_message(text=kb.render(text), buttons=topic_buttons(kb, offered))
+    return [outcome(answer_outcome(topic.id)), SlotSet(c.SLOT_CURRENT_TOPIC, topic.id)]
+
+
 class ActionAnswerTopic(GuardedAction, Action):
     """Answers an education question from ``knowledge/topics``.
 
@@ -55,15 +83,7 @@ class ActionAnswerTopic(GuardedAction, Action):
         if topic_id is None:
             return self._ask_which_topic(dispatcher, context.area)
 
-        topic = self._kb.topics[topic_id]
-        text, used_area = topic.text_for(context.area)
-        named = context.area_named_now
-        if carried and named is not None and used_area != named and named in self._kb.areas:
-            # "and for cellulite?" after the downtime answer: say this answer is not cellulite's.
-            label = self._kb.areas[named].label.lower()
-            text = self._kb.messages.area_not_covered.replace("{area}", label) + " " + text
-        dispatcher.utter_message(text=self._kb.render(text), buttons=topic_buttons(self._kb, topic.related))
-        return [outcome(answer_outcome(topic.id)), SlotSet(c.SLOT_CURRENT_TOPIC, topic.id)]
+        return answer_with(dispatcher, self._kb, topic_id, context, carried=carried)
 
     def _ask_which_topic(self, dispatcher: CollectingDispatcher, area: str | None) -> list[dict[str, Any]]:
         """A bare area with no topic to carry over: ask what they want to know."""

@@ -1,7 +1,10 @@
 """``action_offer_help``: the fallback. Says what the assistant can do and how to reach people.
 
 A message with no content of its own ("yes" with nothing offered, "ok", "?", an emoji) gets a
-shorter prompt with the same topic buttons: the patient has not asked anything yet.
+shorter prompt with the same topic buttons: the patient has not asked anything yet. A message the
+classifier could not place between two topics gets the first one's answer with the other
+offered; any other unclear message gets the topics the classifier ranked first as the first
+buttons (:mod:`actions.likely_topics`).
 
 A message written in another language the clinic has a pack for gets that pack's safe reply
 instead (``knowledge/messages.<lang>.yml``: the assistant answers in English only, the clinic's
@@ -16,9 +19,11 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answer_topic import answer_with
 from actions.conversation_context import read_context
 from actions.guarded import GuardedAction
 from actions.languages import reply_languages
+from actions.likely_topics import likely_topics, ranking, tied_topics
 from actions.replies import outcome, topic_buttons
 from mesoguide import constants as c
 from mesoguide.language.replies import render_in
@@ -46,9 +51,15 @@ class ActionOfferHelp(GuardedAction, Action):
             meta = ReplyMeta(outcome=c.OUTCOME_FALLBACK, urgent=False, reference=None, language=pack.code)
             dispatcher.utter_message(text=render_in(self._kb, pack.code, pack.english_only), custom=custom_payload(meta))
             return [outcome(c.OUTCOME_FALLBACK)]
-        buttons = topic_buttons(self._kb, HELP_TOPICS)
-        buttons.append({"title": "Talk to the clinic", "payload": f"/{c.INTENT_HUMAN}"})
         context = read_context(tracker, self._matcher)
+        ranked = ranking(tracker) if context.has_content else []
+        tie = tied_topics(ranked, self._kb.topics)
+        if tie is not None:
+            # Two topics fit equally: the first one's answer, the other one offered first.
+            return answer_with(dispatcher, self._kb, tie[0], context, first_buttons=(tie[1],))
+        likely = likely_topics(ranked, self._kb.topics)
+        buttons = topic_buttons(self._kb, [*likely, *(t for t in HELP_TOPICS if t not in likely)])
+        buttons.append({"title": "Talk to the clinic", "payload": f"/{c.INTENT_HUMAN}"})
         text = self._kb.messages.fallback if context.has_content else self._kb.messages.topic_prompt
         dispatcher.utter_message(text=self._kb.render(text), buttons=buttons)
         return [outcome(c.OUTCOME_FALLBACK)]
