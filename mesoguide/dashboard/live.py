@@ -9,7 +9,7 @@ as they come, so staff see the patient's replies without reloading.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -105,34 +105,30 @@ def add_routes(app: Sanic, store: EscalationStore, desk: LiveDesk) -> None:
             "holder": held["staff_user"] if held else None,
         })
 
-    @app.post("/chat/takeover")
-    async def take_over(request: Request) -> HTTPResponse:
+    async def step(request: Request, run: Callable[[str, str], Awaitable[object]], audit: str | None) -> HTTPResponse:
+        """One takeover step on the form's conversation: back to the chat, or the chat with why not."""
         cid = request.form.get("c") or ""
         try:
-            await desk.service.take_over(cid, user=request.ctx.user, name=request.form.get("name") or "")
+            await run(cid, request.ctx.user)
         except TakeoverError as exc:
             return await _chat_page(request, cid, error=str(exc), status=409)
-        store.audit(request.ctx.user, "chat_taken_over", hashed(cid))
+        if audit:
+            store.audit(request.ctx.user, audit, hashed(cid))
         return redirect(_chat_url(cid))
+
+    @app.post("/chat/takeover")
+    async def take_over(request: Request) -> HTTPResponse:
+        name = request.form.get("name") or ""
+        return await step(request, lambda cid, user: desk.service.take_over(cid, user=user, name=name), "chat_taken_over")
 
     @app.post("/chat/send")
     async def send(request: Request) -> HTTPResponse:
-        cid = request.form.get("c") or ""
-        try:
-            await desk.service.send(cid, user=request.ctx.user, text=request.form.get("text") or "")
-        except TakeoverError as exc:
-            return await _chat_page(request, cid, error=str(exc), status=409)
-        return redirect(_chat_url(cid))
+        text = request.form.get("text") or ""
+        return await step(request, lambda cid, user: desk.service.send(cid, user=user, text=text), None)
 
     @app.post("/chat/handback")
     async def hand_back(request: Request) -> HTTPResponse:
-        cid = request.form.get("c") or ""
-        try:
-            await desk.service.hand_back(cid, user=request.ctx.user)
-        except TakeoverError as exc:
-            return await _chat_page(request, cid, error=str(exc), status=409)
-        store.audit(request.ctx.user, "chat_handed_back", hashed(cid))
-        return redirect(_chat_url(cid))
+        return await step(request, lambda cid, user: desk.service.hand_back(cid, user=user), "chat_handed_back")
 
     @app.get("/static/live.js")
     async def script(request: Request) -> HTTPResponse:

@@ -376,36 +376,22 @@ def _load_messages(path: Path) -> Messages:
         fallback=_text(data, "fallback", path, None, check=check),
         reference_line=_text(data, "reference_line", path, None, check=_check_reference_line),
         reference_unavailable=_text(data, "reference_unavailable", path, None, check=check),
-        callback=_load_callback(_mapping(data.get("callback"), path, field="callback"), path),
+        callback=_load_section(_mapping(data.get("callback"), path, field="callback"), path, "callback", CALLBACK_FIELDS),
         area_prompt=_text(data, "area_prompt", path, None, check=_check_area_prompt),
         smalltalk={k: _text(smalltalk, k, path, "smalltalk", check=check) for k in SMALLTALK_INTENTS},
         topic_prompt=_text(data, "topic_prompt", path, None, check=check),
         area_not_covered=_text(data, "area_not_covered", path, None, check=_check_area_prompt),
         runtime={k: _text(runtime, k, path, "runtime", check=check) for k in RUNTIME_KEYS},
-        staff=_load_staff(_mapping(data.get("staff"), path, field="staff"), path),
+        staff=_load_section(_mapping(data.get("staff"), path, field="staff"), path, "staff", STAFF_KEYS),
         clinician_signoff=_clinician_signoff(data, path, None),
     )
 
 
-def _load_staff(data: Mapping[str, Any], path: Path) -> dict[str, str]:
+def _load_section(data: Mapping[str, Any], path: Path, section: str, fields: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    """The texts of one ``messages.yml`` section, each with the placeholders ``fields`` requires
+    of it (and only clinic placeholders besides)."""
     texts = {}
-    for key, required in STAFF_KEYS.items():
-
-        def check(text: str, required: tuple[str, ...] = required) -> str | None:
-            missing = [p for p in required if p not in text]
-            if missing:
-                return f"must contain {' and '.join(missing)}"
-            for name in required:
-                text = text.replace(name, "")
-            return _check_placeholders(text)
-
-        texts[key] = _text(data, key, path, "staff", check=check)
-    return texts
-
-
-def _load_callback(data: Mapping[str, Any], path: Path) -> dict[str, str]:
-    texts = {}
-    for key, required in CALLBACK_FIELDS.items():
+    for key, required in fields.items():
 
         def check(text: str, required: tuple[str, ...] = required) -> str | None:
             missing = [p for p in required if p not in text]
@@ -415,7 +401,7 @@ def _load_callback(data: Mapping[str, Any], path: Path) -> dict[str, str]:
                 text = text.replace(placeholder, "")
             return _check_placeholders(text)
 
-        texts[key] = _text(data, key, path, "callback", check=check)
+        texts[key] = _text(data, key, path, section, check=check)
     return texts
 
 

@@ -18,6 +18,7 @@ from mesoguide.paths import REPO_ROOT
 from mesoguide.stack import Stack
 from tests.e2e.channel_clients import chat_id, phone_number, sms, telegram, twilio, update
 from tests.support.axe import serious_violations
+from tests.support.browser import chromium
 from tests.support.staff_client import StaffClient
 
 pytestmark = pytest.mark.e2e
@@ -97,18 +98,10 @@ def test_a_scripted_day_moves_the_numbers_by_what_it_produced(
         assert "gift vouchers" in page.text or "parking" in page.text, "the questions that fell back are listed"
 
 
-playwright_sync = pytest.importorskip("playwright.sync_api")  # in the `test` extra: never skipped in make test
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from tests.e2e.test_widget import CHROMIUM, CHROMIUM_ARGS
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with chromium(SHOTS) as launched:
+        yield launched
 
 
 def test_the_page_reads_on_a_phone(browser, live_stack: Stack, lead: StaffClient) -> None:

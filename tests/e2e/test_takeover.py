@@ -26,6 +26,7 @@ from mesoguide.stack import Stack
 from tests.e2e.channel_clients import chat_id, phone_number, sms, sms_bodies, telegram, telegram_texts, twilio, update
 from tests.e2e.fake_providers import FakeProviders
 from tests.support.axe import serious_violations
+from tests.support.browser import chromium
 from tests.support.staff_client import StaffClient
 
 pytestmark = pytest.mark.e2e
@@ -200,19 +201,10 @@ def test_the_chat_pages_need_a_login(live_stack: Stack) -> None:
 
 # --- two browsers: the patient's widget and the staff member's dashboard -------------------------
 
-playwright_sync = pytest.importorskip("playwright.sync_api")  # in the `test` extra: never skipped in make test
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from tests.e2e.test_widget import CHROMIUM, CHROMIUM_ARGS
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-    print(f"\ntakeover screenshots: {SHOTS}")
+    with chromium(SHOTS) as launched:
+        yield launched
 
 
 def test_two_browsers_take_over_write_red_flag_and_hand_back(

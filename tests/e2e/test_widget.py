@@ -20,29 +20,19 @@ from mesoguide.knowledge import KnowledgeBase
 from mesoguide.language.replies import render_in
 from mesoguide.paths import REPO_ROOT
 from tests.support.axe import serious_violations
+from tests.support.browser import chromium
 
 pytestmark = pytest.mark.e2e
 
-playwright_sync = pytest.importorskip("playwright.sync_api")  # in the `test` extra: never skipped in make test
 
 SHOTS = REPO_ROOT / "build" / "test-output" / "widget"
-CHROMIUM = "/usr/bin/chromium"
-# Playwright cannot download browsers here; these flags make Debian's Chromium quiet.
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-    print(f"\nwidget screenshots: {SHOTS}")
+    with chromium(SHOTS) as launched:
+        yield launched
 
 
 @pytest.fixture
