@@ -103,13 +103,15 @@ async def _serve_widget_config(_: Request) -> HTTPResponse:
 #: sockets first and publishes for the others after, so a Redis outage only delays what crosses
 #: servers; replies to a patient's own message are always sent by the server that has the socket.
 ENV_SOCKETIO_REDIS_URL = "MESOGUIDE_SOCKETIO_REDIS_URL"
+#: The Redis pub/sub channel the servers share rooms through.
+SOCKETIO_CHANNEL = "mesoguide-socketio"
 
 
 def share_rooms(sio: AsyncServer, redis_url: str | None) -> None:
     """Give ``sio`` python-socketio's Redis manager when ``redis_url`` is set (before first use)."""
     if not redis_url:
         return
-    manager = AsyncRedisManager(redis_url, channel="mesoguide-socketio")
+    manager = AsyncRedisManager(redis_url, channel=SOCKETIO_CHANNEL)
     sio.manager = manager
     manager.set_server(sio)
 

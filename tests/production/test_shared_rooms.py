@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import redis.asyncio
 import socketio
 from aiohttp import web
 
-from mesoguide.channels.webchat import share_rooms
+from mesoguide.channels.webchat import SOCKETIO_CHANNEL, share_rooms
 from mesoguide.production.services import quiet_port
 from tests.production.test_stores import RedisServer, redis_server  # noqa: F401 - the fixture
 
@@ -48,6 +49,18 @@ async def _widget(port: int) -> tuple[socketio.AsyncClient, asyncio.Queue]:
     return client, received
 
 
+async def _subscribed(url: str, timeout_s: float = 20.0) -> None:
+    """Wait until a server's Redis listener has subscribed to the rooms' channel."""
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not dict(await client.pubsub_numsub(SOCKETIO_CHANNEL)).get(SOCKETIO_CHANNEL.encode()):
+            assert asyncio.get_running_loop().time() < deadline, "no socket.io server subscribed to Redis"
+            await asyncio.sleep(0.05)
+    finally:
+        await client.close()
+
+
 def test_a_message_sent_by_one_server_reaches_a_widget_on_another(redis_server: RedisServer) -> None:  # noqa: F811
     url = f"redis://:test-password@127.0.0.1:{redis_server.managed.port}/0"
 
@@ -56,7 +69,7 @@ def test_a_message_sent_by_one_server_reaches_a_widget_on_another(redis_server: 
         second, second_runner, second_port = await _server(url)
         client, received = await _widget(second_port)
         try:
-            await asyncio.sleep(0.5)  # both servers' Redis listeners subscribed
+            await _subscribed(url)  # the widget's server listens on Redis before anything is sent
             await first.emit("bot_uttered", {"text": "Anna: hello", "staff": "Anna"}, room=ROOM)
             assert await asyncio.wait_for(received.get(), 10) == {"text": "Anna: hello", "staff": "Anna"}
             await second.emit("bot_uttered", {"text": "own server"}, room=ROOM)
