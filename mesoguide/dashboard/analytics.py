@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from mesoguide.analytics import Report, build_report, charts
 from mesoguide.dashboard import pages
+from mesoguide.escalations.redaction import spreadsheet_safe
 from mesoguide.escalations.store import EscalationStore
 
 PERIODS = (7, 30, 90)
@@ -69,16 +70,11 @@ def csv_text(report: Report) -> str:
     rate = report.fallback_rate
     writer.writerow(["fallback_rate", "", "", f"{rate:.4f}" if rate is not None else ""])
     for group in report.fallback_groups:
-        writer.writerow(["fallback_question", "", _csv_safe(group.examples[0] if group.examples else ""), group.count])
+        writer.writerow(["fallback_question", "", spreadsheet_safe(group.examples[0] if group.examples else ""), group.count])
     median = report.median_first_contact_minutes
     writer.writerow(["first_contact_median_minutes", "", "", f"{median:.1f}" if median is not None else ""])
     writer.writerow(["first_contact_waiting", "", "", report.waiting])
     return out.getvalue()
-
-
-def _csv_safe(text: str) -> str:
-    """A patient's words as a spreadsheet shows them, never run as a formula (=, +, -, @)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _charts(report: Report) -> dict[str, object]:

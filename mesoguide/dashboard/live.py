@@ -86,7 +86,7 @@ def add_routes(app: Sanic, store: EscalationStore, desk: LiveDesk) -> None:
         request.ctx.runs_script = True  # live.js: the page's CSP allows this origin's script
         page = pages.chat_page(
             cid, lines, held=held, paused=bool(tracker.get("paused")), channel=tracker.get("latest_input_channel"),
-            escalation=_open_escalations(store).get(cid), user=request.ctx.user, csrf=request.ctx.csrf, error=error,
+            escalation=store.unresolved(cid), user=request.ctx.user, csrf=request.ctx.csrf, error=error,
         )
         return html(page, status=status)
 

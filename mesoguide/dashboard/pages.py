@@ -14,6 +14,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from mesoguide.escalations.models import REASONS, STATUSES, EscalationRecord
+from mesoguide.takeover.transcript import Line
 
 REASON_LABELS = {
     "red_flag": "Red flag",
@@ -103,7 +104,7 @@ def live_page(rows: Sequence[Mapping[str, object]], *, minutes: int, user: str, 
 
 def chat_page(
     cid: str,
-    lines: Sequence[Mapping[str, object]],
+    lines: Sequence[Line],
     *,
     held: Mapping[str, object] | None,
     paused: bool,
@@ -119,7 +120,7 @@ def chat_page(
     return _render(
         "chat.html", "Live chat", user=user, csrf=csrf, cid=cid, lines=lines, held=held, paused=paused,
         channel=channel, can_push=channel in PUSH_CHANNELS, escalation=escalation, error=error,
-        last_index=max([int(str(line["index"])) for line in lines], default=-1), reason_labels=REASON_LABELS,
+        last_index=max((line["index"] for line in lines), default=-1), reason_labels=REASON_LABELS,
     )
 
 

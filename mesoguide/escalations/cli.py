@@ -19,6 +19,7 @@ from typing import TextIO
 from mesoguide.escalations import models as m
 from mesoguide.escalations import retention
 from mesoguide.escalations.config import EscalationConfig, EscalationConfigError
+from mesoguide.escalations.redaction import spreadsheet_safe
 from mesoguide.escalations.store import EscalationNotFound, EscalationStore
 
 CSV_FIELDS = (
@@ -275,18 +276,12 @@ def _export(store: EscalationStore, path: str, out: TextIO) -> int:
             row["terms"] = " ".join(r["terms"])
             row["notes"] = " | ".join(f"{n['author']}: {n['text']}" for n in r["notes"])
             # A cell starting with = + - @ is a formula in spreadsheets: neutralise it.
-            writer.writerow({k: _csv_safe(v) for k, v in row.items()})
+            writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
             count += 1
         return count
     finally:
         if handle is not out:
             handle.close()
-
-
-def _csv_safe(value: object) -> object:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _safe_url(url: str) -> str:

@@ -70,3 +70,11 @@ def _phone_or_keep(match: re.Match[str]) -> str:
         return text
     digits = sum(ch.isdigit() for ch in text)
     return PHONE_MARK if digits >= MIN_PHONE_DIGITS else text
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell as a spreadsheet shows it, never run as a formula: text starting with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -96,13 +96,7 @@ class EscalationStore:
             raise ValueError(f"unknown escalation reason {new['reason']!r}; expected one of {m.REASONS}")
         now = m.utcnow()
         with self.engine.begin() as conn:
-            row = conn.execute(
-                sa.select(m.escalations)
-                .where(m.escalations.c.conversation_id == new["conversation_id"])
-                .where(m.escalations.c.status != "resolved")
-                .order_by(m.escalations.c.id.desc())
-                .limit(1)
-            ).mappings().first()
+            row = self._unresolved(conn, new["conversation_id"])
             if row is None:
                 escalation_id, reference = self._insert(conn, new, now)
                 queued = self._queue(conn, escalation_id, "new", now)
@@ -125,6 +119,23 @@ class EscalationStore:
             if new["urgent"] and not row["urgent"]:
                 queued = self._queue(conn, row["id"], "urgent", now)
             return m.RecordResult(reference=row["reference"], created=False, notifications=queued)
+
+    @staticmethod
+    def _unresolved(conn: Connection, conversation_id: str) -> Any:
+        """The conversation's newest escalation that is not resolved (a row mapping), or None."""
+        return conn.execute(
+            sa.select(m.escalations)
+            .where(m.escalations.c.conversation_id == conversation_id)
+            .where(m.escalations.c.status != "resolved")
+            .order_by(m.escalations.c.id.desc())
+            .limit(1)
+        ).mappings().first()
+
+    def unresolved(self, conversation_id: str) -> m.EscalationRecord | None:
+        """The conversation's newest escalation that is not resolved, without notes, or None."""
+        with self.engine.connect() as conn:
+            row = self._unresolved(conn, conversation_id)
+        return _record(row, []) if row is not None else None
 
     def _insert(self, conn: Connection, new: m.NewEscalation, now: dt.datetime) -> tuple[int, str]:
         for _ in range(10):

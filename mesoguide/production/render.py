@@ -67,7 +67,7 @@ class Redis:
         """``redis://`` URL of it (python-socketio's Redis manager reads this form)."""
         from urllib.parse import quote
 
-        return f"redis://:{quote(self.password, safe='${}')}@{self.host}:{self.port}/{self.db}"
+        return f"redis://:{quote(self.password, safe='')}@{self.host}:{self.port}/{self.db}"
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,8 @@ logger = logging.getLogger(__name__)
 #: Overlap between the chunks the guardrail reads a long message in: a phrase cut by a chunk
 #: border is whole in the next chunk.
 CHUNK_OVERLAP_CHARS = 400
+#: How long the never-silent path waits to learn whether a staff member has the conversation.
+PAUSE_READ_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -270,7 +272,7 @@ class NeverSilent:
             _failed(message, "the normal path failed", exc)
         if watch.sent == 0:
             if await self._taken_over(agent, message):
-                return await self._answer_here(agent, message, watch, text, fallback=None)
+                return await self._answer_here(agent, message, watch, text, fallback="unavailable", taken_over=True)
             _failed(message, "no reply was sent; answering on the never-silent path", level=logging.WARNING)
             return await self._answer_here(agent, message, watch, text, fallback="unavailable")
         return result
@@ -278,23 +280,25 @@ class NeverSilent:
     async def _taken_over(self, agent: Any, message: UserMessage) -> bool:
         """Whether a staff member has the conversation (Rasa paused it, so it sent nothing).
 
-        Read only when nothing was sent: the normal path costs nothing extra.
+        Read only when nothing was sent: the normal path costs nothing extra. A store that does
+        not answer within :data:`PAUSE_READ_S` counts as "not taken over": the patient gets the
+        never-silent reply without waiting longer.
         """
         try:
-            tracker = await asyncio.wait_for(agent.tracker_store.retrieve(message.sender_id), 5.0)
+            tracker = await asyncio.wait_for(agent.tracker_store.retrieve(message.sender_id), PAUSE_READ_S)
         except Exception as exc:  # noqa: BLE001 - unknown: the safe reply goes out
             _failed(message, "could not read whether the conversation is taken over", exc)
             return False
         return tracker is not None and tracker.is_paused()
 
     async def _answer_here(
-        self, agent: Any, message: UserMessage, watch: ReplyWatch, text: str, *, fallback: str | None
+        self, agent: Any, message: UserMessage, watch: ReplyWatch, text: str, *, fallback: str, taken_over: bool = False
     ) -> None:
         """Reply here with what the guardrail calls for, else the ``fallback`` runtime text.
 
-        ``fallback=None`` is a conversation a staff member has taken over: only a red flag gets
-        a reply (the urgent text at once, and the urgent record that notifies the clinic);
-        everything else is for the staff member, who sees it in the transcript (``handoff``).
+        ``taken_over``: a member of staff has the conversation. Only a red flag gets a reply then
+        (the urgent text at once, and the urgent record that notifies the clinic); anything else
+        is for the staff member, who sees it in the transcript (``handoff``).
         """
         loop = asyncio.get_running_loop()
         check = functools.partial(
@@ -312,13 +316,12 @@ class NeverSilent:
             escalation = Escalation.RED_FLAG
             terms = sorted({*terms, *(f"{c.ENTITY_RED_FLAG}:{m.value}" for m in verdict.red_flags)})
         terms = sorted({*terms, *(f"language:{code}" for code in verdict.reply_languages)}) if escalation else terms
-        if fallback is None and escalation is not Escalation.RED_FLAG:
-            await self._audit(agent, message, text, None, c.OUTCOME_HANDOFF)
-            return
-        if fallback is None and escalation is Escalation.RED_FLAG:
+        if taken_over:
+            if escalation is not Escalation.RED_FLAG:
+                await self._audit(agent, message, text, None, c.OUTCOME_HANDOFF)
+                return
             logger.warning("conversation %s: red flag while a staff member has it", hashed(message.sender_id))
         if escalation is None or escalation is Escalation.HUMAN:
-            assert fallback is not None
             pack = self._kb.languages.get(verdict.code) if verdict.needs_language_reply else None
             if pack is not None:
                 reply = render_in(self._kb, pack.code, pack.english_only)
