@@ -34,6 +34,9 @@ ENTITY_RED_FLAG: Final = "red_flag"
 ENTITY_MEDICAL_ADVICE: Final = "medical_advice"
 ENTITY_TREATMENT_AREA: Final = "treatment_area"
 GUARDRAIL_ENTITIES: Final = (ENTITY_RED_FLAG, ENTITY_CONTRAINDICATION, ENTITY_MEDICAL_ADVICE)
+#: The guardrail pipeline's label for an education phrase: never an entity, it only cancels the
+#: vocabulary matches it holds (knowledge/vocabularies/education_phrases.yml).
+SPAN_EDUCATION_PHRASE: Final = "education_phrase"
 
 # --- intents -----------------------------------------------------------------------------
 INTENT_RED_FLAG: Final = "report_red_flag"

@@ -23,6 +23,7 @@ BLIND_DIR = REPO_ROOT / "tests" / "blind"  # a second blind set, written after t
 CONFIRM_DIR = REPO_ROOT / "tests" / "confirm"  # a third blind set, measured once after the SVM blend
 REAL_DIR = REPO_ROOT / "tests" / "real"  # real patient wording from public pages, written blind (docs/evaluation.md)
 MULTITURN_DIR = REPO_ROOT / "tests" / "multiturn"  # conversations of 2-6 turns, written blind
+PATIENTS_DIR = REPO_ROOT / "tests" / "patients"  # real patient wording, 456 red flags, written blind (docs/evaluation.md)
 #: Every case set, by name. The safety gate (tests/e2e/test_safety_gate.py) runs all of them.
 CASE_SETS = {
     "development": CORPORA_DIR,
@@ -31,6 +32,7 @@ CASE_SETS = {
     "confirm": CONFIRM_DIR,
     "real": REAL_DIR,
     "multiturn": MULTITURN_DIR,
+    "patients": PATIENTS_DIR,
 }
 
 

@@ -3,8 +3,9 @@
 spaCy's ``Matcher`` tries every pattern at every token: with the guardrail's ~4,600 patterns
 that is ~5 ms for a short message, paid twice per message (the Rasa router and the action
 server's re-check) and the largest part of the assistant's CPU time per message. The
-guardrail's patterns have three token shapes only (``pipeline.py``): "the token's lemma is one
-of these words", an optional hyphen between words, and a two-digit number (``<age>``). So the
+guardrail's patterns have four token shapes only (``pipeline.py``): "the token's lemma is one
+of these words", an optional hyphen between words, a two-digit number (``<age>``) and a fever
+temperature (``<fever>``). So the
 same matches can be found by looking up each token's lemma in an index of the patterns that
 can start with it, and walking only those: well under a millisecond.
 
@@ -18,6 +19,7 @@ silently.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,12 +28,16 @@ from spacy.pipeline import SpanRuler
 from spacy.tokens import Doc, Span
 
 from mesoguide.errors import GuardrailPipelineError
+from mesoguide.knowledge.reading import FEVER_TOKEN
 
 #: A step of a compiled pattern: a set of lemmas, or one of these markers.
 HYPHEN = "optional-hyphen"
 AGE = "two-digit-number"
+FEVER = "fever-temperature"
 _HYPHEN_SPEC = {"ORTH": "-", "OP": "?"}
 _AGE_SPEC = {"IS_DIGIT": True, "LENGTH": 2}
+_FEVER_SPEC = {"LOWER": {"REGEX": FEVER_TOKEN}}
+_FEVER_RE = re.compile(FEVER_TOKEN)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ def _step(spec: Mapping[str, Any], position: int, label: str) -> frozenset[str] 
         return HYPHEN
     if dict(spec) == _AGE_SPEC:
         return AGE
+    if dict(spec) == _FEVER_SPEC:
+        return FEVER
     lemma = spec.get("LEMMA")
     if set(spec) == {"LEMMA"} and isinstance(lemma, Mapping) and set(lemma) == {"IN"}:
         words = frozenset(lemma["IN"])
@@ -54,7 +62,7 @@ def _step(spec: Mapping[str, Any], position: int, label: str) -> frozenset[str] 
             return words
     raise GuardrailPipelineError(
         f"guardrail pattern {label!r}: token spec {dict(spec)!r} has a shape the indexed matcher does not "
-        "reproduce (lemma IN [...], an optional hyphen between words, a two-digit number); add it to "
+        "reproduce (lemma IN [...], an optional hyphen between words, a two-digit number, a fever temperature); add it to "
         "mesoguide/guardrail/indexed_ruler.py with a test, or build the pattern from those shapes"
     )
 
@@ -69,6 +77,7 @@ class IndexedSpanRuler:
     def __init__(self, *, patterns: Iterable[Mapping[str, Any]]) -> None:
         self._by_first: dict[str, list[_Pattern]] = {}
         self._age_first: list[_Pattern] = []
+        self._fever_first: list[_Pattern] = []
         for raw in patterns:
             label = str(raw["label"])
             specs = raw["pattern"]
@@ -81,6 +90,8 @@ class IndexedSpanRuler:
             first = steps[0]
             if first == AGE:
                 self._age_first.append(pattern)
+            elif first == FEVER:
+                self._fever_first.append(pattern)
             else:
                 assert isinstance(first, frozenset)
                 for word in first:
@@ -96,20 +107,25 @@ class IndexedSpanRuler:
         lemmas = [t.lemma_ for t in doc]
         orths = [t.orth_ for t in doc]
         ages = [t.is_digit and len(t) == 2 for t in doc]
+        fevers = [_FEVER_RE.search(t.lower_) is not None for t in doc]
         found: set[tuple[int, int, str, str]] = set()
         for start, lemma in enumerate(lemmas):
             candidates: Sequence[_Pattern] = self._by_first.get(lemma, ())
             if ages[start]:
                 candidates = [*candidates, *self._age_first]
+            if fevers[start]:
+                candidates = [*candidates, *self._fever_first]
             for pattern in candidates:
-                end = _walk(pattern.steps, start, lemmas, orths, ages)
+                end = _walk(pattern.steps, start, lemmas, orths, ages, fevers)
                 if end is not None and end != start:
                     found.add((start, end, pattern.label, pattern.span_id))
         spans = {Span(doc, s, e, label=label, span_id=span_id) for s, e, label, span_id in found}
         return sorted(spans)  # type: ignore[type-var]  # Span orders itself as SpanRuler sorts it
 
 
-def _walk(steps: Sequence[frozenset[str] | str], start: int, lemmas: list[str], orths: list[str], ages: list[bool]) -> int | None:
+def _walk(
+    steps: Sequence[frozenset[str] | str], start: int, lemmas: list[str], orths: list[str], ages: list[bool], fevers: list[bool]
+) -> int | None:
     """Where a pattern that starts at ``start`` ends, or None when it does not match there.
 
     An optional hyphen takes a "-" token when there is one: no word step accepts "-", so the
@@ -125,6 +141,9 @@ def _walk(steps: Sequence[frozenset[str] | str], start: int, lemmas: list[str], 
             return None
         if step == AGE:
             if not ages[position]:
+                return None
+        elif step == FEVER:
+            if not fevers[position]:
                 return None
         elif lemmas[position] not in step:
             return None

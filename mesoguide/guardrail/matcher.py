@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from mesoguide.constants import ENTITY_TREATMENT_AREA, GUARDRAIL_ENTITIES
+from mesoguide.constants import ENTITY_TREATMENT_AREA, GUARDRAIL_ENTITIES, SPAN_EDUCATION_PHRASE
 from mesoguide.errors import GuardrailPipelineError
 from mesoguide.guardrail.indexed_ruler import IndexedSpanRuler
 from mesoguide.guardrail.normalise import Normalised, readings
@@ -54,24 +54,40 @@ def matches_in_doc(doc: Doc, reading: Normalised, original_text: str) -> list[Gu
         original_text: The message as the patient wrote it: matches report its own words.
 
     Returns:
-        Whole-term matches and paired ``near`` sides, overlaps reduced (see ``_reduce``).
+        Whole-term matches and paired ``near`` sides, overlaps reduced (see ``_reduce``), without
+        the vocabulary matches that lie wholly inside an education phrase.
     """
     found: list[tuple[str, str, int, int]] = []  # entity, value, token start, token end
     sides: dict[tuple[str, str, int], tuple[list, list]] = {}
+    education: list[tuple[int, int]] = []
     for span in doc.spans.get(SPANS_KEY, []):
         label = SpanLabel.decode(span.label_)
-        if label.near_side:
+        if label.entity == SPAN_EDUCATION_PHRASE:
+            education.append((span.start, span.end))
+        elif label.near_side:
             key = (label.entity, label.value, label.max_gap)
             sides.setdefault(key, ([], []))[label.near_side - 1].append((span.start, span.end))
         else:
             found.append((label.entity, label.value, span.start, span.end))
     for (entity, value, max_gap), (firsts, seconds) in sides.items():
         found.extend((entity, value, s, e) for s, e in _near_pairs(firsts, seconds, max_gap))
+    found = [f for f in found if not _inside_education(f, education)]
     matches = []
     for entity, value, start, end in _reduce(found):
         first, last = reading.span(doc[start].idx, doc[end - 1].idx + len(doc[end - 1]))
         matches.append(GuardrailMatch(entity=entity, value=value, text=original_text[first:last], start=first, end=last))
     return matches
+
+
+def _inside_education(found: tuple[str, str, int, int], education: list[tuple[int, int]]) -> bool:
+    """True for a vocabulary match that lies wholly inside an education phrase.
+
+    "is there an allergy test before the first session?" names a step of the consultation, not
+    an allergy of the patient's; "i'm allergic to lidocaine, is there an allergy test?" still
+    escalates on "allergic to", which lies outside the phrase. Areas are never cancelled.
+    """
+    entity, _, start, end = found
+    return entity != ENTITY_TREATMENT_AREA and any(e_start <= start and end <= e_end for e_start, e_end in education)
 
 
 def _near_pairs(firsts: list[tuple[int, int]], seconds: list[tuple[int, int]], max_gap: int) -> list[tuple[int, int]]:

@@ -22,18 +22,18 @@ import spacy
 from spacy.language import Language
 from spacy.pipeline import SpanRuler
 
-from mesoguide.constants import ENTITY_TREATMENT_AREA
+from mesoguide.constants import ENTITY_TREATMENT_AREA, SPAN_EDUCATION_PHRASE
 from mesoguide.errors import GuardrailPipelineError, KnowledgeError
 from mesoguide.guardrail.spelling import PIPE_NAME, SpellingCorrector, build_corrector
 from mesoguide.knowledge import KnowledgeBase
-from mesoguide.knowledge.reading import AGE_SLOT
+from mesoguide.knowledge.reading import AGE_SLOT, FEVER_SLOT, FEVER_TOKEN
 from mesoguide.paths import knowledge_dir
 
 SPANS_KEY = "guardrail"
 #: The span ruler's name in the pipeline (matcher.py matches its patterns through an index).
 RULER_NAME = "span_ruler"
 #: Changes whenever the way patterns are built changes, so Rasa rebuilds a stored pipeline.
-PIPELINE_FORMAT = "span-ruler-lemmas-spelling-v3"
+PIPELINE_FORMAT = "span-ruler-lemmas-spelling-shadows-education-fever-v6"
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,8 @@ class SpanLabel:
         return cls(entity, value, int(side), int(gap))
 _OPTIONAL_HYPHEN = {"ORTH": "-", "OP": "?"}
 _AGE = "xageslotx"  # stands in for AGE_SLOT ("<age>") while a term is tokenized
+_FEVER = "xfeverslotx"  # stands in for FEVER_SLOT ("<fever>")
+_SLOT_TOKENS = {(_AGE, _AGE), (_FEVER, _FEVER)}
 
 
 def make_base_nlp() -> Language:
@@ -98,7 +100,7 @@ def build_nlp(kb: KnowledgeBase) -> Language:
     ruler.add_patterns(patterns)
     built = build_corrector(_vocabulary_words(kb))
     corrector: SpellingCorrector = nlp.add_pipe(PIPE_NAME, first=True)  # type: ignore[assignment]  # typed as any Pipe
-    corrector.set_words(built.vocabulary, sorted(built.protected))
+    corrector.set_words(built.vocabulary, sorted(built.protected), list(built.shadows))
     return nlp
 
 
@@ -126,14 +128,19 @@ def _patterns(nlp: Language, kb: KnowledgeBase) -> Iterator[dict]:
                 label = SpanLabel(entry.category, entry.id, side, entry.near.max_gap).encode()
                 for tokens in _alternatives(nlp, phrases):
                     yield {"label": label, "pattern": tokens}
+    if kb.education_phrases:
+        label = SpanLabel(SPAN_EDUCATION_PHRASE, "phrase").encode()
+        for tokens in _alternatives(nlp, kb.education_phrases):
+            yield {"label": label, "pattern": tokens}
 
 
 def _term_tokens(nlp: Language, phrase: str) -> list[tuple[str, str]]:
     """(lowercase form, lemma) of each token of a phrase, hyphens dropped.
 
-    The slot ``<age>`` becomes the token ``(_AGE, _AGE)`` (see ``_token_spec``).
+    The slots ``<age>`` and ``<fever>`` become the tokens ``(_AGE, _AGE)`` and
+    ``(_FEVER, _FEVER)`` (see ``_token_spec``).
     """
-    doc = nlp(phrase.lower().replace(AGE_SLOT, f" {_AGE} "))
+    doc = nlp(phrase.lower().replace(AGE_SLOT, f" {_AGE} ").replace(FEVER_SLOT, f" {_FEVER} "))
     return [(t.lower_, t.lemma_ or t.lower_) for t in doc if t.text != "-" and not t.is_space]
 
 
@@ -148,6 +155,8 @@ def _token_spec(tokens: Iterable[tuple[str, str]]) -> dict:
         # Two digits: number words would make "I'm one of those people..." an age, and one
         # digit "I'm 3 sessions in"; ages under 18 are listed as words in the vocabulary.
         return {"IS_DIGIT": True, "LENGTH": 2}
+    if tokens == [(_FEVER, _FEVER)]:
+        return {"LOWER": {"REGEX": FEVER_TOKEN}}
     return {"LEMMA": {"IN": sorted({word for pair in tokens for word in pair})}}
 
 
@@ -164,7 +173,7 @@ def _alternatives(nlp: Language, phrases: Iterable[str]) -> list[list[dict]]:
         tokens = _term_tokens(nlp, phrase)
         if not tokens:
             raise KnowledgeError(knowledge_dir(), f"term {phrase!r} has no words", field="terms")
-        if len(tokens) == 1 and tokens[0][0] != _AGE:
+        if len(tokens) == 1 and tokens[0] not in _SLOT_TOKENS:
             single.extend(tokens)
             continue
         specs: list[dict] = []

@@ -14,6 +14,9 @@ itself. So:
   ``COMMON_LOG_PROB``) is never corrected. At build time every common word within reach of a
   vocabulary word is listed as protected; the list travels with the pipeline, so the big
   probability table is not needed at run time;
+- a word two edits from a vocabulary word but one edit from a common English word is a slip on
+  the common word ("permanant" is "permanent", not "preganant"): the common words long enough
+  for two-edit corrections travel with the pipeline as shadows (about 15,000 words);
 - a word equally close to two vocabulary words takes the first in alphabetical order (the
   vocabularies list common misspellings themselves, so near ties are usually spellings of one term).
 
@@ -58,6 +61,23 @@ def deletions(word: str, depth: int) -> set[str]:
     return out
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def one_edit(word: str) -> Iterator[str]:
+    """Every string one edit from the word (Norvig's ``edits1``)."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    for left, right in splits:
+        if right:
+            yield left + right[1:]
+            for letter in _LETTERS:
+                yield left + letter + right[1:]
+        if len(right) > 1:
+            yield left + right[1] + right[0] + right[2:]
+        for letter in _LETTERS:
+            yield left + letter + right
+
+
 def edit_distance(a: str, b: str, limit: int) -> int:
     """Optimal string alignment distance (a neighbour swap is one edit), or ``limit + 1`` when
     it is larger than ``limit``."""
@@ -84,21 +104,29 @@ class SpellingCorrector:
     Args:
         vocabulary: The vocabulary's words (lowercase letters).
         protected: Common words that must never be corrected.
+        shadows: Long common words: a word one edit from one of them is not corrected by two edits.
     """
 
-    def __init__(self, *, vocabulary: Iterable[str] = (), protected: Iterable[str] = ()) -> None:
-        self.set_words(sorted(set(vocabulary)), sorted(set(protected)))
+    def __init__(self, *, vocabulary: Iterable[str] = (), protected: Iterable[str] = (), shadows: Iterable[str] = ()) -> None:
+        self.set_words(sorted(set(vocabulary)), sorted(set(protected)), sorted(set(shadows)))
 
-    def set_words(self, vocabulary: list[str], protected: list[str]) -> None:
-        """Replaces the word lists and rebuilds the index."""
+    def set_words(self, vocabulary: list[str], protected: list[str], shadows: list[str] = []) -> None:  # noqa: B006  # read only
+        """Replaces the word lists and rebuilds the indexes."""
         self.vocabulary = vocabulary
         self.protected = frozenset(protected)
+        self.shadows = tuple(shadows)
         self._known = frozenset(vocabulary)
         self._index: dict[str, list[str]] = {}
         for word in vocabulary:
             if len(word) >= MIN_LENGTH:
                 for variant in deletions(word, allowed_edits(word)):
                     self._index.setdefault(variant, []).append(word)
+        self._shadow_set = frozenset(self.shadows)
+
+    def _slip_on_a_common_word(self, word: str) -> bool:
+        """True when the word is one edit (a letter added, dropped, changed or two swapped) from a
+        long common word."""
+        return any(variant in self._shadow_set for variant in one_edit(word))
 
     def __call__(self, doc: Doc) -> Doc:
         """A pass-through: the matcher asks :meth:`correct` for the words it reads."""
@@ -122,18 +150,21 @@ class SpellingCorrector:
         if not MIN_LENGTH <= len(word) <= MAX_LENGTH or not word.isalpha() or word in self._known or word in self.protected:
             return None
         found = sorted(self.candidates(word))
-        return found[0][1] if found else None
+        if not found or (found[0][0] >= 2 and self._slip_on_a_common_word(word)):
+            return None
+        return found[0][1]
 
     def to_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> None:
         """Saves the word lists next to the rest of the pipeline."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(path / "words.json", {"vocabulary": self.vocabulary, "protected": sorted(self.protected)})
+        words = {"vocabulary": self.vocabulary, "protected": sorted(self.protected), "shadows": list(self.shadows)}
+        srsly.write_json(path / "words.json", words)
 
     def from_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> "SpellingCorrector":
         """Loads what :meth:`to_disk` saved."""
         data = json.loads((Path(path) / "words.json").read_text(encoding="utf-8"))
-        self.set_words(list(data["vocabulary"]), list(data["protected"]))
+        self.set_words(list(data["vocabulary"]), list(data["protected"]), list(data.get("shadows", [])))
         return self
 
 
@@ -153,7 +184,7 @@ def build_corrector(vocabulary_words: Iterable[str]) -> SpellingCorrector:
         if len(w) >= MIN_LENGTH and w.isalpha() and probabilities.get(w, -99.0) <= TARGET_MAX_LOG_PROB
     }
     protected = _near(frozenset(targets))
-    return SpellingCorrector(vocabulary=targets, protected=protected)
+    return SpellingCorrector(vocabulary=targets, protected=protected, shadows=_shadows(frozenset(targets)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -181,4 +212,18 @@ def _near(vocabulary: frozenset[str]) -> frozenset[str]:
         and word.isalpha()
         and word not in vocabulary
         and next(probe.candidates(word), None) is not None
+    )
+
+
+
+@functools.lru_cache(maxsize=4)
+def _shadows(vocabulary: frozenset[str]) -> frozenset[str]:
+    """The common words long enough that a one-edit slip on them gets a two-edit correction."""
+    return frozenset(
+        word
+        for word, log_prob in _log_probabilities().items()
+        if log_prob > COMMON_LOG_PROB
+        and TWO_EDITS_FROM - 1 <= len(word) <= MAX_LENGTH + 1
+        and word.isalpha()
+        and word not in vocabulary
     )

@@ -81,6 +81,8 @@ VOCABULARY_FILES: Mapping[str, VocabularyCategory] = {
     "red_flags.yml": "red_flag",
     "medical_advice.yml": "medical_advice",
 }
+#: Phrases that name an education topic with a vocabulary word inside ("allergy test").
+EDUCATION_PHRASES_FILE = "education_phrases.yml"
 # The callback form's texts and the placeholders each must contain besides clinic ones.
 CALLBACK_FIELDS = {
     "button": (), "ask_consent": (), "ask_name": (), "ask_contact": (), "ask_time": (),
@@ -118,6 +120,7 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
         vocabulary.extend(_load_vocabulary(directory / "vocabularies" / name, category))
     _check_unique([e.id for e in vocabulary], directory / "vocabularies", "vocabulary id")
     languages = load_language_packs(directory, [e.id for e in vocabulary if e.category == "red_flag"])
+    education = _load_education_phrases(directory / "vocabularies" / EDUCATION_PHRASES_FILE)
     return KnowledgeBase(
         topics=topics,
         areas=areas,
@@ -125,6 +128,7 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
         clinic=clinic,
         messages=messages,
         vocabulary=tuple(vocabulary),
+        education_phrases=education,
         languages=languages,
     )
 
@@ -433,6 +437,18 @@ def _load_vocabulary(path: Path, category: VocabularyCategory) -> list[Vocabular
         _check_terms_unique(terms, path, entry_id)
         entries.append(VocabularyEntry(id=entry_id, category=category, group=group, terms=terms, near=near))
     return entries
+
+
+def _load_education_phrases(path: Path) -> tuple[str, ...]:
+    """The education phrases, or none when the file is absent.
+
+    Without the file every vocabulary match counts: the safe default.
+    """
+    if not path.is_file():
+        return ()
+    phrases = _text_list(_mapping(_read_yaml(path), path), "phrases", path, "phrases")
+    _check_terms_unique(phrases, path, "phrases")
+    return phrases
 
 
 def _near_rule(value: Any, path: Path, entry: str) -> NearRule:

@@ -267,6 +267,9 @@ class KnowledgeBase:
     clinic: ClinicInfo
     messages: Messages
     vocabulary: tuple[VocabularyEntry, ...] = field(default=())
+    #: Education phrases (``vocabularies/education_phrases.yml``): a vocabulary match that lies
+    #: wholly inside one ("allergy test", "what medical conditions does it treat") does not count.
+    education_phrases: tuple[str, ...] = field(default=())
     languages: Mapping[str, LanguagePack] = field(default_factory=dict)  # by ISO 639-1 code
 
     def render(self, text: str, **values: str) -> str:

@@ -21,7 +21,13 @@ _FINGERPRINT = re.compile(r"^[0-9a-f]{12}$")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 #: A term slot: ``<age>`` stands for a two-digit number, an age ("i'm <age>").
 AGE_SLOT = "<age>"
-_SLOT = re.compile(re.escape(AGE_SLOT))
+#: A term slot: ``<fever>`` stands for a body temperature in the fever range, in Celsius or
+#: Fahrenheit ("temperature of <fever>" matches "38.4", "39c", "102", "101.5f").
+FEVER_SLOT = "<fever>"
+#: The token a ``<fever>`` slot matches: 38-42 (°C) or 100-107 (°F), decimals and a unit letter allowed.
+FEVER_TOKEN = r"^(3[89]|4[0-2]|10[0-7])([.,][0-9]+)?[cf]?$"
+SLOTS = (AGE_SLOT, FEVER_SLOT)
+_SLOT = re.compile("|".join(re.escape(slot) for slot in SLOTS))
 
 
 def read_yaml(path: Path) -> Any:
@@ -105,13 +111,13 @@ def check_terms_unique(terms: tuple[str, ...], path: Path, entry: str) -> None:
 
 
 def check_slots(term: str, path: Path, entry: str) -> None:
-    """A term may use only the slots the guardrail pipeline knows (``<age>``)."""
+    """A term may use only the slots the guardrail pipeline knows (``<age>``, ``<fever>``)."""
     stray = _SLOT.sub(" ", term)
     if "<" in stray or ">" in stray:
         raise KnowledgeError(
             path,
-            f"term '{term}' has a '<' or '>' that is not the slot {AGE_SLOT}; "
-            f"write {AGE_SLOT} for 'a two-digit number (an age)' or remove the bracket",
+            f"term '{term}' has a '<' or '>' that is not a slot; write {AGE_SLOT} for 'a two-digit number "
+            f"(an age)', {FEVER_SLOT} for 'a fever temperature (38-42 or 100-107)', or remove the bracket",
             entry=entry,
             field="terms",
         )

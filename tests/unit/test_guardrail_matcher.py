@@ -7,7 +7,7 @@ import pytest
 from mesoguide import constants as c
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase
-from mesoguide.knowledge.reading import AGE_SLOT
+from mesoguide.knowledge.reading import AGE_SLOT, FEVER_SLOT
 
 
 def found(matcher: GuardrailMatcher, text: str) -> set[tuple[str, str]]:
@@ -19,7 +19,7 @@ def test_every_vocabulary_term_matches_itself(kb: KnowledgeBase, matcher: Guardr
     dead = []
     for entry in kb.vocabulary:
         for term in entry.terms:
-            matches = matcher.match(f"well, {term.replace(AGE_SLOT, '47')} here")
+            matches = matcher.match(f"well, {term.replace(AGE_SLOT, '47').replace(FEVER_SLOT, '38.5')} here")
             if not any(m.entity == entry.category for m in matches):
                 dead.append((entry.id, term))
     assert dead == []
@@ -83,6 +83,9 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("there's a bump on my jaw and it keeps growing", ("red_flag", "it_is_growing")),
         ("the nodule on my cheek is growing", ("red_flag", "lump_growing_hardening")),  # near rule
         ("I'm 85 and my skin is thin", ("contraindication", "age_stated")),  # <age> slot
+        ("temperature of 102 after lipodissolve", ("red_flag", "fever_chills")),  # <fever> slot, Fahrenheit
+        ("thermometer says 38.9 since the session", ("red_flag", "fever_chills")),  # <fever> slot, decimals
+        ("temp is 39c tonight", ("red_flag", "fever_chills")),  # <fever> slot, unit letter
         ("my mum is 72, can she have it on her hands?", ("contraindication", "age_stated")),
         ("a 65-year-old asking about neck meso", ("contraindication", "age_stated")),
         ("which illnesses make it dangerous?", ("contraindication", "condition_risk_question")),
@@ -167,3 +170,10 @@ def test_areas(matcher: GuardrailMatcher) -> None:
 def test_match_reports_the_patients_own_words(matcher: GuardrailMatcher) -> None:
     [match] = [m for m in matcher.match("Taking XARELTO now") if m.is_guardrail]
     assert match.text == "XARELTO" and (match.start, match.end) == (7, 14)
+
+
+@pytest.mark.parametrize(
+    "text", ["temperature of 36.8, all normal", "the room temp is 21", "temperature of 37 after the session, fine?"]
+)
+def test_a_normal_temperature_is_not_a_fever(matcher: GuardrailMatcher, text: str) -> None:
+    assert ("red_flag", "fever_chills") not in found(matcher, text)

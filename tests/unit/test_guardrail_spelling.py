@@ -66,3 +66,15 @@ def test_the_corrector_travels_with_the_saved_pipeline(matcher: GuardrailMatcher
     loaded = GuardrailMatcher(nlp=load_nlp(tmp_path / "nlp"))
     assert PIPE_NAME in loaded.nlp.pipe_names
     assert {m.value for m in loaded.guardrail_matches("I take anticoagulents")} == {"anticoagulant"}
+
+
+def test_a_slip_on_a_common_word_is_not_a_two_edit_correction() -> None:
+    """"permanant" is two edits from the listed misspelling "preganant" but one from "permanent"."""
+    corrector = SpellingCorrector(vocabulary=["preganant", "anticoagulants"], shadows=["permanent"])
+    assert corrector.correct("permanant") is None
+    assert corrector.correct("anticoagulents") == "anticoagulants", "no common word one edit away"
+
+
+def test_the_real_pipeline_keeps_permanent_questions_apart_from_pregnancy(matcher) -> None:
+    assert matcher.guardrail_matches("is it permanant") == []
+    assert {m.value for m in matcher.guardrail_matches("im pregnat, is it ok")} == {"pregnancy"}

@@ -4,8 +4,10 @@ unsigned texts are refused with every field named; a real, checked, signed confi
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -249,3 +251,16 @@ def test_make_check_release(signed: Path, knowledge: str, status: int) -> None:
 def test_make_run_warns_but_starts_with_the_example_clinic(capsys: pytest.CaptureFixture[str]) -> None:
     assert stack._check_knowledge() is True
     assert "not ready for patients" in capsys.readouterr().err
+
+
+def test_the_production_profile_refuses_the_example_clinic_before_starting_anything() -> None:
+    """`make run-production` with the example clinic exits 2 and names the fields; it starts nothing."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MESOGUIDE_KNOWLEDGE_DIR", "MESOGUIDE_PROD_"))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mesoguide.production", "run"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "refusing to start the production profile" in proc.stderr
+    assert "field 'phone': holds an example value" in proc.stderr
+    assert "starting the production profile" not in proc.stdout

@@ -1,0 +1,91 @@
+"""Education phrases: a vocabulary word inside a general education question does not escalate,
+the same word said about the patient still does (knowledge/vocabularies/education_phrases.yml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mesoguide.errors import KnowledgeError
+from mesoguide.guardrail.matcher import GuardrailMatcher
+from mesoguide.knowledge import KnowledgeBase, load_knowledge
+from mesoguide.paths import knowledge_dir
+
+
+def guardrail(matcher: GuardrailMatcher, text: str) -> set[tuple[str, str]]:
+    return {(m.entity, m.value) for m in matcher.guardrail_matches(text)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is there a patch test or allergy test done before the first session usually",
+        "do they do allergy testing at the consultation",
+        "do you ask about medications and allergies at the first appointment",
+        "can you be allergic to the meso cocktail",
+        "is it possible to be allergic to the vitamins they inject",
+        "is anaphylaxis possible with mesotherapy, statistically",
+        "whats the risk of anaphylaxis from mesotherapy",
+        "difference between atrophic and hypertrophic scars, which does it improve",
+        "what medical conditions does mesotherapy treat apart from beauty stuff",
+        "which medical conditions is it used for besides cosmetic ones",
+        "tiny scabs on my forehead the day after meso, is that normal",
+    ],
+)
+def test_a_general_question_with_a_vocabulary_word_is_not_a_match(matcher: GuardrailMatcher, text: str) -> None:
+    assert guardrail(matcher, text) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I'm allergic to lidocaine, is there an allergy test?", ("contraindication", "allergy_local_anaesthetic")),
+        ("my allergies are bad, do you do allergy testing", ("contraindication", "allergy_general")),
+        ("I had anaphylaxis once, is anaphylaxis possible with meso?", ("contraindication", "allergy_general")),
+        ("i get hypertrophic scars, is that a problem", ("contraindication", "keloid")),
+        ("what medical conditions stop you having it", ("contraindication", "medical_condition_general")),
+        ("I have medical conditions, can it treat them?", ("contraindication", "medical_condition_general")),
+        ("can you be allergic to it? my lips swelled up after my session", ("red_flag", "face_throat_swelling")),
+        ("I have a scab on my cheek, can I still have my session?", ("contraindication", "open_wound")),
+    ],
+)
+def test_the_same_words_said_about_the_patient_still_match(matcher: GuardrailMatcher, text: str, expected) -> None:
+    assert expected in guardrail(matcher, text)
+
+
+def test_every_phrase_holds_a_vocabulary_match_it_cancels(kb: KnowledgeBase, matcher: GuardrailMatcher) -> None:
+    """A phrase with no vocabulary word inside cancels nothing: it is dead weight or a typo.
+
+    Read against a matcher without the phrases, each phrase must have a match of its own.
+    """
+    plain = GuardrailMatcher.from_knowledge(_without_phrases(kb))
+    idle = [p for p in kb.education_phrases if not plain.guardrail_matches(p)]
+    cancelled = [p for p in kb.education_phrases if matcher.guardrail_matches(p)]
+    assert idle == []
+    assert cancelled == []
+
+
+def test_a_knowledge_base_without_the_file_matches_everything(tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "knowledge"
+    shutil.copytree(knowledge_dir(), copy)
+    (copy / "vocabularies" / "education_phrases.yml").unlink()
+    assert load_knowledge(copy).education_phrases == ()
+
+
+def test_a_malformed_file_names_the_field(tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "knowledge"
+    shutil.copytree(knowledge_dir(), copy)
+    (copy / "vocabularies" / "education_phrases.yml").write_text("phrases: allergy test\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="phrases"):
+        load_knowledge(copy)
+
+
+def _without_phrases(kb: KnowledgeBase) -> KnowledgeBase:
+    import dataclasses
+
+    return dataclasses.replace(kb, education_phrases=())
