@@ -110,7 +110,7 @@ class SpellingCorrector:
     def __init__(self, *, vocabulary: Iterable[str] = (), protected: Iterable[str] = (), shadows: Iterable[str] = ()) -> None:
         self.set_words(sorted(set(vocabulary)), sorted(set(protected)), sorted(set(shadows)))
 
-    def set_words(self, vocabulary: list[str], protected: list[str], shadows: list[str] = []) -> None:  # noqa: B006  # read only
+    def set_words(self, vocabulary: list[str], protected: list[str], shadows: Iterable[str] = ()) -> None:
         """Replaces the word lists and rebuilds the indexes."""
         self.vocabulary = vocabulary
         self.protected = frozenset(protected)
