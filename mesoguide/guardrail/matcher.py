@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from mesoguide.constants import ENTITY_TREATMENT_AREA, GUARDRAIL_ENTITIES, SPAN_EDUCATION_PHRASE
+from mesoguide.constants import (
+    ENTITY_CONTRAINDICATION,
+    ENTITY_MEDICAL_ADVICE,
+    ENTITY_TREATMENT_AREA,
+    GUARDRAIL_ENTITIES,
+    SPAN_EDUCATION_PHRASE,
+)
 from mesoguide.errors import GuardrailPipelineError
 from mesoguide.guardrail.indexed_ruler import IndexedSpanRuler
 from mesoguide.guardrail.normalise import Normalised, readings
@@ -79,15 +85,20 @@ def matches_in_doc(doc: Doc, reading: Normalised, original_text: str) -> list[Gu
     return matches
 
 
+#: The matches an education phrase may cancel: never a red flag.
+_CANCELLABLE = frozenset({ENTITY_CONTRAINDICATION, ENTITY_MEDICAL_ADVICE})
+
+
 def _inside_education(found: tuple[str, str, int, int], education: list[tuple[int, int]]) -> bool:
-    """True for a vocabulary match that lies wholly inside an education phrase.
+    """True for a contraindication or medical-advice match that lies wholly inside an education phrase.
 
     "is there an allergy test before the first session?" names a step of the consultation, not
     an allergy of the patient's; "i'm allergic to lidocaine, is there an allergy test?" still
-    escalates on "allergic to", which lies outside the phrase. Areas are never cancelled.
+    escalates on "allergic to", which lies outside the phrase. A red flag is never cancelled (a
+    sign told inside a general-sounding phrase is still a sign), nor is an area.
     """
     entity, _, start, end = found
-    return entity != ENTITY_TREATMENT_AREA and any(e_start <= start and end <= e_end for e_start, e_end in education)
+    return entity in _CANCELLABLE and any(e_start <= start and end <= e_end for e_start, e_end in education)
 
 
 def _near_pairs(firsts: list[tuple[int, int]], seconds: list[tuple[int, int]], max_gap: int) -> list[tuple[int, int]]:

@@ -191,14 +191,16 @@ def compose(config: ProductionConfig) -> dict[str, Any]:
         "command": ["sh", "-c", 'exec redis-server --requirepass "$$REDIS_PASSWORD" --save "" --appendonly no'],
         "environment": {"REDIS_PASSWORD": secrets["REDIS_PASSWORD"]},
     }
-    # One nginx, as on one machine: TLS in front (the only published ports) and, on the backend
-    # network only, the action servers' balancer the Rasa servers call.
+    # One nginx, as on one machine: TLS in front (the only published ports, on the host interface
+    # production.yml names: loopback unless configured otherwise) and, on the backend network
+    # only, the action servers' balancer the Rasa servers call.
+    host = f"[{config.public_host}]" if ":" in config.public_host else config.public_host
     services["nginx"] = {
         "image": NGINX_IMAGE,
         "build": {"context": "..", "dockerfile": "deploy/Dockerfile.nginx"},
         "restart": "always",
         "networks": ["frontend", "backend"],
-        "ports": [f"{config.public_port}:{config.public_port}", f"{config.dashboard_port}:{config.dashboard_port}"],
+        "ports": [f"{host}:{port}:{port}" for port in (config.public_port, config.dashboard_port)],
         "volumes": ["./nginx/nginx.conf:/etc/nginx/nginx.conf:ro", "${MESOGUIDE_TLS_DIR:-./tls}:/etc/mesoguide/tls:ro"],
         "depends_on": [f"actions-{i + 1}" for i in range(config.action_workers)] + ["dashboard"],
     }

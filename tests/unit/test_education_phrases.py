@@ -3,6 +3,7 @@ the same word said about the patient still does (knowledge/vocabularies/educatio
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from mesoguide.errors import KnowledgeError
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase, load_knowledge
-from mesoguide.paths import knowledge_dir
+from tests.conftest import copy_knowledge
 
 
 def guardrail(matcher: GuardrailMatcher, text: str) -> set[tuple[str, str]]:
@@ -67,25 +68,17 @@ def test_every_phrase_holds_a_vocabulary_match_it_cancels(kb: KnowledgeBase, mat
 
 
 def test_a_knowledge_base_without_the_file_matches_everything(tmp_path: Path) -> None:
-    import shutil
-
-    copy = tmp_path / "knowledge"
-    shutil.copytree(knowledge_dir(), copy)
+    copy = copy_knowledge(tmp_path)
     (copy / "vocabularies" / "education_phrases.yml").unlink()
     assert load_knowledge(copy).education_phrases == ()
 
 
 def test_a_malformed_file_names_the_field(tmp_path: Path) -> None:
-    import shutil
-
-    copy = tmp_path / "knowledge"
-    shutil.copytree(knowledge_dir(), copy)
+    copy = copy_knowledge(tmp_path)
     (copy / "vocabularies" / "education_phrases.yml").write_text("phrases: allergy test\n", encoding="utf-8")
     with pytest.raises(KnowledgeError, match="phrases"):
         load_knowledge(copy)
 
 
 def _without_phrases(kb: KnowledgeBase) -> KnowledgeBase:
-    import dataclasses
-
     return dataclasses.replace(kb, education_phrases=())
