@@ -24,6 +24,7 @@ from typing import Any
 import spacy
 from spacy.language import Language
 from spacy.matcher import Matcher
+from spacy.tokens import Doc
 
 from mesoguide.errors import LanguagePackError
 from mesoguide.knowledge import ForeignRedFlag, LanguagePack
@@ -73,10 +74,13 @@ class LanguageRedFlagMatcher:
             ) from None
         self._matcher = Matcher(self._nlp.vocab)
         first_words: set[str] = set()
+        term_stems: set[frozenset[str]] = set()
         for entry in entries:
             self._matcher.add(entry.id, [self._pattern(term) for term in entry.terms])
             first_words.update(self._first_word(term) for term in entry.terms)
+            term_stems.update(frozenset(word for word, _ in self._words(fold(term, language))) for term in entry.terms)
         self._first_words = frozenset(w for w in first_words if w)
+        self._term_stems = tuple(term_stems)
 
     def match(self, text: str) -> list[ForeignRedFlagMatch]:
         """The red-flag entries this language's vocabulary finds in a message, in text order."""
@@ -84,6 +88,8 @@ class LanguageRedFlagMatcher:
         if not self._may_match(folded):
             return []
         doc = self._nlp.make_doc(folded)
+        if not self._stems_present(doc):
+            return []
         found = sorted(self._matcher(doc), key=lambda m: (m[1], m[2]))
         values = dict.fromkeys(self._nlp.vocab.strings[match_id] for match_id, _, _ in found)
         return [ForeignRedFlagMatch(language=self.language, value=v) for v in values]
@@ -115,6 +121,17 @@ class LanguageRedFlagMatcher:
                 if any(word[start:end] in self._first_words for end in range(start + 1, len(word) + 1)):
                     return True
         return False
+
+    def _stems_present(self, doc: Doc) -> bool:
+        """Whether every stem of some term starts a token (after Arabic prefixes): what each of
+        the term's patterns needs, so a message without it cannot match. One-letter first words
+        ("a", "o", "s'") pass the first screen on most English messages; this spares them the
+        matcher's regular expression at every token for every pattern (about 3 ms a message)."""
+        if self.language in _CHARACTER_LANGUAGES:
+            return True  # a Chinese term's parts are characters: the first screen is the whole test
+        starts = range(_MAX_ARABIC_PREFIX + 1) if self.language == "ar" else range(1)
+        starting = {t.lower_[s:e] for t in doc for s in starts for e in range(s + 1, len(t.lower_) + 1)}
+        return any(stems <= starting for stems in self._term_stems)
 
     def _first_word(self, term: str) -> str:
         folded = fold(term, self.language)

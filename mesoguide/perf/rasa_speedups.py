@@ -62,6 +62,16 @@ Where a message's time went before and after each one: ``docs/performance.md``.
    events and the state they made: each slot copied with its value, the latest message, bot
    utterance and action, the follow-up action, the active loop, the pause. Only plain
    ``DialogueStateTracker`` objects are copied this way (a subclass keeps Rasa's replay).
+8. **Sparse features are joined in one step.** For every message DIET asks for the text's
+   sparse features of each featurizer joined side by side (``Message._combine_features``):
+   Rasa deep-copies the first matrix and then calls ``scipy.sparse.hstack`` once per further
+   featurizer, each call converting, checking and copying every block again (three sparse
+   featurizers here: about a tenth of the Rasa server's time). When every matrix is in COO
+   format (what Rasa's sparse featurizers produce), here they are joined by one concatenation
+   of their entries, in the order and with the index and value types ``hstack`` gives; the
+   result is a new matrix, as Rasa's copy was. Rows that do not match raise Rasa's
+   ``ValueError``; anything else (dense features, other sparse formats, one featurizer) goes
+   through Rasa's own code.
 """
 
 from __future__ import annotations
@@ -366,6 +376,41 @@ def _tracker_copy(self: Any) -> Any:
     return new
 
 
+def _combine_features(features: list[Any], featurizers: list[str]) -> Any:
+    """Rasa's ``Message._combine_features``, COO matrices joined at once (adaptation 8).
+
+    Raises:
+        ValueError: The matrices' row counts (the sequence lengths) differ, as Rasa raises it.
+    """
+    import numpy as np
+    from rasa.shared.nlu.training_data.features import Features
+    from scipy.sparse import coo_matrix
+    from scipy.sparse._sputils import get_index_dtype, upcast
+
+    if len(features) < 2 or not all(isinstance(f.features, coo_matrix) for f in features):
+        return _RASA_COMBINE_FEATURES[0](features, featurizers)
+    matrices = [f.features for f in features]
+    rows = matrices[0].shape[0]
+    for matrix in matrices[1:]:
+        if matrix.shape[0] != rows:
+            raise ValueError(
+                f"Cannot combine sparse features as sequence dimensions do not match: {rows} != {matrix.shape[0]}."
+            )
+    widths = [m.shape[1] for m in matrices]
+    shape = (rows, sum(widths))
+    index_type = get_index_dtype(maxval=max(shape))
+    offsets = np.cumsum([0, *widths[:-1]])
+    data = np.concatenate([m.data for m in matrices]).astype(upcast(*(m.dtype for m in matrices)), copy=False)
+    row = np.concatenate([m.row for m in matrices]).astype(index_type, copy=False)
+    col = np.concatenate([m.col.astype(index_type) + offset for m, offset in zip(matrices, offsets, strict=True)]).astype(index_type, copy=False)
+    first = features[0]
+    return Features(coo_matrix((data, (row, col)), shape=shape), first.type, first.attribute, featurizers)
+
+
+#: Rasa's own ``Message._combine_features``, kept before it is replaced (the fallback).
+_RASA_COMBINE_FEATURES: list[Any] = []
+
+
 def _patches() -> list[tuple[str, Any, str, Any]]:
     """Each adaptation as (name, Rasa class, attribute, replacement), in the order above."""
     from rasa.core.actions.action import RemoteAction
@@ -373,7 +418,10 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import Event
     from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.shared.nlu.training_data.message import Message
 
+    if not _RASA_COMBINE_FEATURES:
+        _RASA_COMBINE_FEATURES.append(Message._combine_features)
     return [
         ("action_response_validator", RemoteAction, "_validate_action_result", _validate_action_result),
         ("event_classes", Event, "resolve_by_type", staticmethod(_resolve_by_type)),
@@ -382,6 +430,7 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
         ("applied_events", DialogueStateTracker, "applied_events", _applied_events),
         ("memoization_debug_copy", MemoizationPolicy, "predict_action_probabilities", _memoization_predict),
         ("tracker_copy", DialogueStateTracker, "copy", _tracker_copy),
+        ("sparse_features_joined", Message, "_combine_features", staticmethod(_combine_features)),
     ]
 
 

@@ -103,6 +103,10 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         # Every turn asks for the conversation's highest event id: an index answers it directly
         # (Rasa indexes sender_id alone, which scans the conversation's rows).
         ensure_index(self.engine, sa.Index(SENDER_ID_INDEX, self.SQLEvent.sender_id, self.SQLEvent.id))
+        # Asked three times a turn: one statement built here, not an ORM query built at every call
+        # (building and keying the query cost six times what the database takes to answer it).
+        table = self.SQLEvent.__table__
+        self._last_id_statement = sa.select(sa.func.max(table.c.id)).where(table.c.sender_id == sa.bindparam("sender_id"))
 
     # --- outage waits ------------------------------------------------------------------------
 
@@ -122,7 +126,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
     # --- reading -------------------------------------------------------------------------------
 
     def _last_event_id(self, session: Any, sender_id: str) -> int:
-        return session.query(sa.func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == sender_id).scalar() or 0
+        return session.execute(self._last_id_statement, {"sender_id": sender_id}).scalar() or 0
 
     def _retrieve_sync(self, sender_id: str) -> DialogueStateTracker | None:
         with self.session_scope() as session:

@@ -127,7 +127,12 @@ class NgramSvmIntentClassifier(IntentClassifier, GraphComponent):
         if self._pipeline is None or not messages:
             return messages
         texts = [m.get(TEXT) or "" for m in messages]
-        svm = _softmax(self._pipeline.decision_function(texts), self._config["temperature"])
+        # Every message and every sentence of the longer ones in one call: scikit-learn's
+        # per-call checks cost more than scoring a few more rows.
+        sentences = [split_sentences(text) for text in texts]
+        rows = texts + [s for parts in sentences if len(parts) > 1 for s in parts]
+        scores = _softmax(self._pipeline.decision_function(rows), self._config["temperature"])
+        svm, sentence_scores = scores[: len(texts)], scores[len(texts) :]
         classes = [str(c) for c in self._pipeline.classes_]
         index = {name: i for i, name in enumerate(classes)}
         weight = self._config["previous_weight"]
@@ -139,24 +144,27 @@ class NgramSvmIntentClassifier(IntentClassifier, GraphComponent):
             ]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-        self._judge_sentences(messages, classes)
+        self._judge_sentences(messages, sentences, sentence_scores, classes)
         return messages
 
-    def _judge_sentences(self, messages: list[Message], classes: list[str]) -> None:
+    @staticmethod
+    def _judge_sentences(
+        messages: list[Message], sentences: list[list[str]], scores: np.ndarray, classes: list[str]
+    ) -> None:
         """Records the SVM's best intent for each sentence of a message of several sentences.
 
         A long story dilutes its one alarming sentence in the whole message's n-grams; the
         guardrail router reads these per-sentence verdicts as well (SVM alone: DIET sees only the
-        whole message).
+        whole message). ``scores`` holds the sentences' rows, message by message.
         """
-        assert self._pipeline is not None  # process() returns early without one
-        for message in messages:
-            sentences = split_sentences(message.get(TEXT) or "")
-            if len(sentences) < 2:
+        start = 0
+        for message, parts in zip(messages, sentences, strict=True):
+            if len(parts) < 2:
                 continue
-            scores = _softmax(self._pipeline.decision_function(sentences), self._config["temperature"])
-            best = scores.argmax(axis=1)
-            verdicts = [[classes[i], round(float(row[i]), 4)] for i, row in zip(best, scores, strict=True)]
+            rows = scores[start : start + len(parts)]
+            start += len(parts)
+            best = rows.argmax(axis=1)
+            verdicts = [[classes[i], round(float(row[i]), 4)] for i, row in zip(best, rows, strict=True)]
             message.set(PARSE_KEY_SENTENCE_INTENTS, verdicts, add_to_output=True)
 
     def _new_pipeline(self) -> Pipeline:

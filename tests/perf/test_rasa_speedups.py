@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy as np
 import pytest
+import scipy.sparse
 from rasa.core.actions.action import RemoteAction
 from rasa.core.policies.memoization import MemoizationPolicy
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
@@ -26,6 +28,8 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
 from rasa_sdk import Tracker
 
 from mesoguide import constants as c
@@ -40,6 +44,7 @@ ORIGINAL_CALL_FORMAT = RemoteAction._action_call_format
 ORIGINAL_APPLIED = DialogueStateTracker.applied_events
 ORIGINAL_MEMOIZATION = MemoizationPolicy.predict_action_probabilities
 ORIGINAL_COPY = DialogueStateTracker.copy
+ORIGINAL_COMBINE = Message._combine_features
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -53,6 +58,7 @@ def _patched() -> Any:
     DialogueStateTracker.applied_events = ORIGINAL_APPLIED  # type: ignore[method-assign]
     MemoizationPolicy.predict_action_probabilities = ORIGINAL_MEMOIZATION  # type: ignore[method-assign]
     DialogueStateTracker.copy = ORIGINAL_COPY  # type: ignore[method-assign]
+    Message._combine_features = staticmethod(ORIGINAL_COMBINE)  # type: ignore[method-assign]
     rasa_speedups._APPLIED.clear()
 
 
@@ -405,3 +411,100 @@ def test_a_copied_tracker_equals_rasas_replayed_copy(seed: int) -> None:
         ours.update(SlotSet(c.SLOT_TURN_OUTCOME, "answer:changed"))
         ours.update(ActiveLoop(c.FORM_CALLBACK))
         assert _state_of(tracker) == before
+
+
+# --- 8. sparse features joined in one step --------------------------------------------------------
+
+
+def _coo(rng: np.random.Generator, rows: int, cols: int, entries: int, dtype: Any) -> scipy.sparse.coo_matrix:
+    return scipy.sparse.coo_matrix(
+        ((rng.random(entries) * 9 + 1).astype(dtype), (rng.integers(0, rows, entries), rng.integers(0, cols, entries))),
+        shape=(rows, cols),
+    )
+
+
+def _same_features(ours: Features, rasas: Features) -> None:
+    assert type(ours.features) is type(rasas.features)
+    assert ours.features.shape == rasas.features.shape
+    assert ours.features.dtype == rasas.features.dtype
+    for part in ("row", "col", "data"):  # the same entries in the same order: DIET reads them as they are
+        assert getattr(ours.features, part).dtype == getattr(rasas.features, part).dtype, part
+        assert np.array_equal(getattr(ours.features, part), getattr(rasas.features, part)), part
+    assert (ours.type, ours.attribute, ours.origin) == (rasas.type, rasas.attribute, rasas.origin)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_joined_sparse_features_equal_rasas(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(seed)
+    rows = int(rng.integers(1, 30))
+    widths = [int(w) for w in rng.integers(1, 40000, int(rng.integers(2, 5)))]
+    dtypes = [rng.choice([np.float32, np.float64, np.int64]) for _ in widths]
+    features = [
+        Features(_coo(rng, rows, width, int(rng.integers(0, 5 * rows)), dtype), "sequence", "text", f"featurizer{i}")
+        for i, (width, dtype) in enumerate(zip(widths, dtypes, strict=True))
+    ]
+    names = [f.origin for f in features]
+    rasas = ORIGINAL_COMBINE(features, names)
+    monkeypatch.setattr(scipy.sparse, "hstack", lambda *a, **k: pytest.fail("Rasa's pairwise hstack was used"))
+    ours = Message._combine_features(features, names)
+    _same_features(ours, rasas)
+    ours.features.data[:] = 0  # a new matrix: the inputs are untouched
+    assert all(f.features.nnz == 0 or f.features.data.any() for f in features)
+
+
+def test_joined_sparse_features_of_rasas_featurizers_equal_rasas(tmp_path: Path) -> None:
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.nlu.featurizers.sparse_featurizer.lexical_syntactic_featurizer import LexicalSyntacticFeaturizer
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    storage, context = LocalModelStorage(tmp_path), ExecutionContext(GraphSchema({}), "test")
+    texts = ["does it hurt", "how many sessions will I need for my hair", "My face is swollen and hot, is that normal?"]
+    data = TrainingData([Message(data={"text": t, "intent": "faq"}) for t in texts])
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    tokenizer.process_training_data(data)
+    featurizers: list[Any] = [
+        LexicalSyntacticFeaturizer.create(LexicalSyntacticFeaturizer.get_default_config(), storage, Resource("lex"), context),
+        CountVectorsFeaturizer.create(CountVectorsFeaturizer.get_default_config(), storage, Resource("words"), context),
+        CountVectorsFeaturizer.create(
+            {**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
+            storage,
+            Resource("chars"),
+            context,
+        ),
+    ]
+    for featurizer in featurizers:
+        featurizer.train(data)
+        featurizer.process_training_data(data)
+    for message in data.training_examples:
+        for kind, count in (("sequence", 3), ("sentence", 2)):  # the lexical featurizer has no sentence features
+            found = [f for f in message.features if f.type == kind and f.attribute == "text"]
+            assert len(found) == count and all(isinstance(f.features, scipy.sparse.coo_matrix) for f in found)
+            names = ["lex", "words", "chars"][-count:]
+            _same_features(Message._combine_features(found, names), ORIGINAL_COMBINE(found, names))
+
+
+def test_sparse_features_that_do_not_line_up_fail_as_in_rasa() -> None:
+    rng = np.random.default_rng(0)
+    features = [Features(_coo(rng, rows, 10, 3, np.float32), "sequence", "text", "f") for rows in (4, 4, 5)]
+    with pytest.raises(ValueError, match="sequence dimensions do not match: 4 != 5"):
+        Message._combine_features(features, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="sequence dimensions do not match: 4 != 5"):
+        ORIGINAL_COMBINE(features, ["a", "b", "c"])
+
+
+def test_other_features_go_through_rasas_own_code() -> None:
+    rng = np.random.default_rng(1)
+    dense = [Features(rng.random((3, 4)), "sequence", "text", n) for n in ("a", "b")]
+    ours, rasas = Message._combine_features(dense, ["a", "b"]), ORIGINAL_COMBINE(dense, ["a", "b"])
+    assert np.array_equal(ours.features, rasas.features)
+    csr = [Features(_coo(rng, 3, 6, 4, np.float32).tocsr(), "sentence", "text", n) for n in ("a", "b")]
+    ours, rasas = Message._combine_features(csr, ["a", "b"]), ORIGINAL_COMBINE(csr, ["a", "b"])
+    assert (ours.features != rasas.features).nnz == 0 and ours.features.format == rasas.features.format
+    one = [Features(_coo(rng, 3, 6, 4, np.float32), "sentence", "text", "a")]
+    joined = Message._combine_features(one, ["a"])
+    assert joined.features is not one[0].features and (joined.features != one[0].features).nnz == 0
+    assert Message._combine_features([], []) is None

@@ -147,6 +147,29 @@ def test_english_case_sets_stay_english_and_no_other_language_fires_on_them(
     assert not false_red_flags, false_red_flags
 
 
+def test_the_matchers_screens_drop_only_messages_the_matcher_would_not_match(kb: KnowledgeBase) -> None:
+    """The screens before each language's matcher (a term's first word, then every stem of one
+    term) skip messages, never matches: every English case-set turn and every language case
+    gets what the unscreened matcher finds."""
+    from mesoguide.language.fold import fold
+    from mesoguide.language.red_flags import LanguageRedFlagMatcher
+
+    texts = [text for text, _ in english_case_texts()]
+    for path in sorted((REPO_ROOT / "tests" / "languages" / "cases").glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        texts += [case["text"] for case in data.get("cases", [])] + list(data.get("texts", []))
+    matched = 0
+    for code, pack in kb.languages.items():
+        screened = LanguageRedFlagMatcher(language=code, entries=pack.red_flags)
+        nlp, unscreened = screened._nlp, screened._matcher
+        for text in texts:
+            found = sorted(unscreened(nlp.make_doc(fold(text, code))), key=lambda m: (m[1], m[2]))
+            expected = list(dict.fromkeys(nlp.vocab.strings[match_id] for match_id, _, _ in found))
+            assert [m.value for m in screened.match(text)] == expected, (code, text)
+            matched += bool(expected)
+    assert matched > 100  # the comparison covers messages that match, not only ones that do not
+
+
 def test_clinic_facts_inside_right_to_left_texts_keep_their_own_order(kb: KnowledgeBase) -> None:
     arabic = render_in(kb, "ar", kb.languages["ar"].english_only)
     assert f"\u2068{kb.clinic.phone}\u2069" in arabic, "the phone number is isolated inside Arabic"

@@ -120,3 +120,26 @@ def test_a_story_is_split_into_its_sentences() -> None:
         "Anyway how long do results last?",
     ]
     assert split_sentences("does it hurt? ok") == ["does it hurt?"], "fragments of one or two words are not sentences"
+
+
+def test_messages_scored_together_get_what_each_gets_alone(storage):
+    from mesoguide.constants import PARSE_KEY_SENTENCE_INTENTS
+
+    component, _ = _trained(storage)
+    texts = [
+        "does it hurt",
+        "We booked it for May. Is it painful for most people? And what is the price per session?",
+        "how long is the downtime",
+        "My sister had it last year. When can I go back to work?",
+    ]
+    together = component.process([_message(t, [("ask_cost", 0.6), ("ask_pain", 0.4)]) for t in texts])
+    alone = [component.process([_message(t, [("ask_cost", 0.6), ("ask_pain", 0.4)])])[0] for t in texts]
+    for mine, single in zip(together, alone, strict=True):
+        assert mine.get(INTENT_RANKING_KEY) == single.get(INTENT_RANKING_KEY)
+        assert mine.get(PARSE_KEY_SENTENCE_INTENTS) == single.get(PARSE_KEY_SENTENCE_INTENTS)
+    assert [len(m.get(PARSE_KEY_SENTENCE_INTENTS) or []) for m in together] == [0, 3, 0, 2]
+    from mesoguide.rasa_components.ngram_svm_classifier import _softmax
+
+    scores = _softmax(component._pipeline.decision_function(["Is it painful for most people?"]), DEFAULTS["temperature"])[0]
+    classes = list(component._pipeline.classes_)
+    assert together[1].get(PARSE_KEY_SENTENCE_INTENTS)[1] == [classes[scores.argmax()], round(float(scores.max()), 4)]
