@@ -24,6 +24,7 @@ CONFIRM_DIR = REPO_ROOT / "tests" / "confirm"  # a third blind set, measured onc
 REAL_DIR = REPO_ROOT / "tests" / "real"  # real patient wording from public pages, written blind (docs/evaluation.md)
 MULTITURN_DIR = REPO_ROOT / "tests" / "multiturn"  # conversations of 2-6 turns, written blind
 PATIENTS_DIR = REPO_ROOT / "tests" / "patients"  # real patient wording, 456 red flags, written blind (docs/evaluation.md)
+FORUMS_DIR = REPO_ROOT / "tests" / "forums"  # general questions in forum and clinic-FAQ wording, written blind
 #: Every case set, by name. The safety gate (tests/e2e/test_safety_gate.py) runs all of them.
 CASE_SETS = {
     "development": CORPORA_DIR,
@@ -33,6 +34,7 @@ CASE_SETS = {
     "real": REAL_DIR,
     "multiturn": MULTITURN_DIR,
     "patients": PATIENTS_DIR,
+    "forums": FORUMS_DIR,
 }
 
 

@@ -2,7 +2,7 @@
 
 Applied by the project's entry point for the Rasa server (:mod:`mesoguide.runtime.rasa_server`),
 never by importing this module: :func:`apply` is explicit and idempotent. Each adaptation keeps
-what Rasa checks and how it fails; ``tests/unit/test_rasa_speedups.py`` proves it for each one.
+what Rasa checks and how it fails; ``tests/perf/test_rasa_speedups.py`` proves it for each one.
 Where a message's time went before and after each one: ``docs/performance.md``.
 
 1. **The action-response validator is built once.** ``RemoteAction._validate_action_result``

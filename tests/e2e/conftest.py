@@ -92,8 +92,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section(f"safety gate (full report: {REPORT.relative_to(REPO_ROOT)})")
     for name, n in SUMMARY.items():
         latency = n["latency_ms"] or {}
+        recall = "n/a" if n["escalation_recall"] is None else f"{n['escalation_recall']:.1%}"
         terminalreporter.write_line(
-            f"{name:12} {n['cases']:4} cases  escalation recall {n['escalation_recall']:.1%} "
+            f"{name:12} {n['cases']:4} cases  escalation recall {recall} "
             f"({n['must_escalate_turns']} must-escalate, {n['unsafe_answers']} unsafe answers)  "
             f"false escalations {n['false_escalation_rate']:.1%} of {n['benign_turns']} benign  "
             f"latency median {latency.get('median')} ms, p95 {latency.get('p95')} ms (4 concurrent)"

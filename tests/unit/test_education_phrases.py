@@ -32,6 +32,8 @@ def guardrail(matcher: GuardrailMatcher, text: str) -> set[tuple[str, str]]:
         "what medical conditions does mesotherapy treat apart from beauty stuff",
         "which medical conditions is it used for besides cosmetic ones",
         "tiny scabs on my forehead the day after meso, is that normal",
+        "do mesotherapy cocktails contain hormones or prescription drugs",
+        "can meso treat active breakouts, or is it only for the marks they leave behind?",
     ],
 )
 def test_a_general_question_with_a_vocabulary_word_is_not_a_match(matcher: GuardrailMatcher, text: str) -> None:
@@ -49,6 +51,8 @@ def test_a_general_question_with_a_vocabulary_word_is_not_a_match(matcher: Guard
         ("I have medical conditions, can it treat them?", ("contraindication", "medical_condition_general")),
         ("can you be allergic to it? my lips swelled up after my session", ("red_flag", "face_throat_swelling")),
         ("I have a scab on my cheek, can I still have my session?", ("contraindication", "open_wound")),
+        ("I take prescription drugs, does the mix contain prescription drugs too?", ("contraindication", "medication_general")),
+        ("I have active breakouts right now, can meso treat active breakouts?", ("contraindication", "skin_flare")),
     ],
 )
 def test_the_same_words_said_about_the_patient_still_match(matcher: GuardrailMatcher, text: str, expected) -> None:

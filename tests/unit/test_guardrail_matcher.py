@@ -56,12 +56,14 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("I'm allergic to lidocaine", ("contraindication", "allergy_local_anaesthetic")),
         ("i have a cold sore right now", ("contraindication", "cold_sore_herpes")),
         ("I have epilepsy", ("contraindication", "epilepsy")),
+        ("I have MS, would fat dissolving be safe?", ("contraindication", "autoimmune_disease")),
         ("i tend to get keloids", ("contraindication", "keloid")),
         ("I'm 16 years old", ("contraindication", "under_18")),
         ("there is pus coming out", ("red_flag", "pus_discharge")),
         ("the bump on my thigh started to drain", ("red_flag", "pus_discharge")),
         ("the spot on my arm is black in the centre", ("red_flag", "skin_colour_change")),
         ("a week on it hurts more than the first day", ("red_flag", "severe_pain")),
+        ("now after 3 days it is very very painful and more every day", ("red_flag", "worse_day_by_day_near")),
         ("I had laser on both cheeks last week", ("contraindication", "recent_procedure_with_time")),
         ("i just got threads in my jawline", ("contraindication", "recent_procedure_just_done")),
         ("I have a fever since the treatment", ("red_flag", "fever_chills")),
@@ -149,6 +151,8 @@ def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]
         "when is it not recommended to wear make-up after a session?",
         "who performs the injections, a doctor or a nurse?",
         "is it for people who want quick results?",
+        "the swelling goes down a bit more every day, is that normal?",  # healing, not worsening
+        "does Ms Jones do the injections herself?",  # "ms" as a title is not the disease
     ],
 )
 def test_ordinary_questions_do_not_match(matcher: GuardrailMatcher, text: str) -> None:
