@@ -33,6 +33,7 @@ def guardrail(matcher: GuardrailMatcher, text: str) -> set[tuple[str, str]]:
         "which medical conditions is it used for besides cosmetic ones",
         "tiny scabs on my forehead the day after meso, is that normal",
         "do mesotherapy cocktails contain hormones or prescription drugs",
+        "do the cocktails ever have prescription medicine in them",
         "can meso treat active breakouts, or is it only for the marks they leave behind?",
     ],
 )
