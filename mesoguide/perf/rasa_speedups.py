@@ -387,7 +387,7 @@ def _combine_features(features: list[Any], featurizers: list[str]) -> Any:
     from scipy.sparse import coo_matrix
     from scipy.sparse._sputils import get_index_dtype, upcast
 
-    if len(features) < 2 or not all(isinstance(f.features, coo_matrix) for f in features):
+    if len(features) < 2 or not all(type(f.features) is coo_matrix for f in features):  # not its subclasses (coo_array)
         return _RASA_COMBINE_FEATURES[0](features, featurizers)
     matrices = [f.features for f in features]
     rows = matrices[0].shape[0]
