@@ -512,7 +512,7 @@ def _shell(extra: list[str]) -> int:
     directory = REPO_ROOT / "build" / "shell"
     directory.mkdir(parents=True, exist_ok=True)
     stack = Stack(isolated_config(directory))
-    _stop_on_hangup()
+    stop_on_hangup()
     stack.start(rasa=False)
     try:
         stack.wait_ready()
@@ -542,8 +542,12 @@ def _shell(extra: list[str]) -> int:
         stack.stop()
 
 
-def _stop_on_hangup() -> None:
-    """A closed terminal or a kill still runs the ``finally`` that stops the servers."""
+def stop_on_hangup() -> None:
+    """A closed terminal or a kill still runs the ``finally`` (or ``with Stack``) that stops the servers.
+
+    SIGHUP and SIGTERM raise ``SystemExit`` in the main thread, so the clean-up that Ctrl-C
+    already runs also runs for them; without it the servers outlive the command that started them.
+    """
 
     def _exit(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)

@@ -22,7 +22,7 @@ from mesoguide.evaluation.report import write_report
 from mesoguide.evaluation.runner import run_cases
 from mesoguide.paths import REPO_ROOT
 from mesoguide.runtime import MANY_PATIENTS_ONE_ADDRESS
-from mesoguide.stack import Stack, isolated_config
+from mesoguide.stack import Stack, isolated_config, stop_on_hangup
 
 DEFAULT_CASES = tuple(REPO_ROOT / "tests" / name for name in ("heldout", "blind", "real", "multiturn"))
 
@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"case file error: {exc}", file=sys.stderr)
         return 2
     print(f"{len(cases)} cases from {len({c.file for c in cases})} files", file=sys.stderr)
+    stop_on_hangup()
     with tempfile.TemporaryDirectory() as tmp:
         config = isolated_config(Path(tmp), model=args.model, env=MANY_PATIENTS_ONE_ADDRESS)
         try:

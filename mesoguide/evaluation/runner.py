@@ -42,4 +42,10 @@ def run_cases(client: LiveAssistant, cases: Sequence[Case], *, workers: int = 4,
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(run_one, cases)
-        return list(tqdm(results, total=len(cases), desc="evaluating", unit="case", disable=not progress))
+        try:
+            return list(tqdm(results, total=len(cases), desc="evaluating", unit="case", disable=not progress))
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM) or a case failed: the conversations not yet started are
+            # dropped, so the servers are stopped in seconds instead of after the whole set.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
