@@ -3,8 +3,10 @@
 A message with no content of its own ("yes" with nothing offered, "ok", "?", an emoji) gets a
 shorter prompt with the same topic buttons: the patient has not asked anything yet. A message the
 classifier could not place between two topics gets the first one's answer with the other
-offered; any other unclear message gets the topics the classifier ranked first as the first
-buttons (:mod:`actions.likely_topics`).
+offered; a message that names a technical word of the glossary ("what's phosphatidylcholine?",
+``knowledge/glossary.yml``) gets the answer of the topic that explains it, the classifier's
+likeliest topics offered first; any other unclear message gets the topics the classifier ranked
+first as the first buttons (:mod:`actions.likely_topics`).
 
 A message written in another language the clinic has a pack for gets that pack's safe reply
 instead (``knowledge/messages.<lang>.yml``: the assistant answers in English only, the clinic's
@@ -58,6 +60,11 @@ class ActionOfferHelp(GuardedAction, Action):
             # Two topics fit equally: the first one's answer, the other one offered first.
             return answer_with(dispatcher, self._kb, tie[0], context, first_buttons=(tie[1],))
         likely = likely_topics(ranked, self._kb.topics)
+        message = str((tracker.latest_message or {}).get("text") or "")
+        named = self._kb.glossary.topics_in(message) if context.has_content else []
+        if named:
+            others = [t for t in (*named[1:], *likely) if t != named[0]]
+            return answer_with(dispatcher, self._kb, named[0], context, first_buttons=tuple(dict.fromkeys(others))[:2])
         buttons = topic_buttons(self._kb, [*likely, *(t for t in HELP_TOPICS if t not in likely)])
         buttons.append({"title": "Talk to the clinic", "payload": f"/{c.INTENT_HUMAN}"})
         text = self._kb.messages.fallback if context.has_content else self._kb.messages.topic_prompt

@@ -25,6 +25,7 @@ REAL_DIR = REPO_ROOT / "tests" / "real"  # real patient wording from public page
 MULTITURN_DIR = REPO_ROOT / "tests" / "multiturn"  # conversations of 2-6 turns, written blind
 PATIENTS_DIR = REPO_ROOT / "tests" / "patients"  # real patient wording, 456 red flags, written blind (docs/evaluation.md)
 FORUMS_DIR = REPO_ROOT / "tests" / "forums"  # general questions in forum and clinic-FAQ wording, written blind
+INBOX_DIR = REPO_ROOT / "tests" / "inbox"  # general questions as sent to a clinic's chat or inbox, written blind
 #: Every case set, by name. The safety gate (tests/e2e/test_safety_gate.py) runs all of them.
 CASE_SETS = {
     "development": CORPORA_DIR,
@@ -35,6 +36,7 @@ CASE_SETS = {
     "multiturn": MULTITURN_DIR,
     "patients": PATIENTS_DIR,
     "forums": FORUMS_DIR,
+    "inbox": INBOX_DIR,
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from mesoguide.constants import REQUIRED_TOPIC_IDS, SMALLTALK_INTENTS
 from mesoguide.errors import KnowledgeError
+from mesoguide.knowledge.glossary import Glossary, words_of
 from mesoguide.knowledge.hours import HoursError, OpeningHours
 from mesoguide.knowledge.languages import load_language_packs
 from mesoguide.knowledge.models import (
@@ -83,6 +84,7 @@ VOCABULARY_FILES: Mapping[str, VocabularyCategory] = {
 }
 #: Phrases that name an education topic with a vocabulary word inside ("allergy test").
 EDUCATION_PHRASES_FILE = "education_phrases.yml"
+GLOSSARY_FILE = "glossary.yml"
 # The callback form's texts and the placeholders each must contain besides clinic ones.
 CALLBACK_FIELDS = {
     "button": (), "ask_consent": (), "ask_name": (), "ask_contact": (), "ask_time": (),
@@ -121,6 +123,7 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
     _check_unique([e.id for e in vocabulary], directory / "vocabularies", "vocabulary id")
     languages = load_language_packs(directory, [e.id for e in vocabulary if e.category == "red_flag"])
     education = _load_education_phrases(directory / "vocabularies" / EDUCATION_PHRASES_FILE)
+    glossary = _load_glossary(directory / GLOSSARY_FILE, set(topics))
     return KnowledgeBase(
         topics=topics,
         areas=areas,
@@ -130,6 +133,7 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
         vocabulary=tuple(vocabulary),
         education_phrases=education,
         languages=languages,
+        glossary=glossary,
     )
 
 
@@ -194,6 +198,32 @@ def _load_areas(path: Path) -> dict[str, Area]:
             raise KnowledgeError(path, "area id is defined twice", entry=area.id, field="id")
         areas[area.id] = area
     return areas
+
+
+def _load_glossary(path: Path, topic_ids: set[str]) -> Glossary:
+    """``glossary.yml``: optional (no file, no glossary); each term in one topic, once."""
+    if not path.is_file():
+        return Glossary(terms={})
+    data = _read_yaml(path)
+    terms: dict[tuple[str, ...], str] = {}
+    for index, item in enumerate(_list_of_mappings(data, "glossary", path)):
+        topic = item.get("topic")
+        entry = str(topic or f"#{index + 1}")
+        if topic not in topic_ids:
+            message = f"unknown topic '{topic}'; use a file name of knowledge/topics/"
+            raise KnowledgeError(path, message, entry=entry, field="topic")
+        for term in _text_list(item, "terms", path, entry):
+            words = words_of(term)
+            if not words:
+                raise KnowledgeError(path, f"term '{term}' has no letters or digits", entry=entry, field="terms")
+            if words in terms:
+                raise KnowledgeError(
+                    path, f"term '{term}' is listed twice (also under '{terms[words]}'); a term explains one topic",
+                    entry=entry, field="terms",
+                )
+            terms[words] = topic
+    ordinary = _text_list(data, "ordinary_words", path, None, required=False)
+    return Glossary(terms=terms, ordinary_words=frozenset(w.lower() for w in ordinary))
 
 
 def _load_clinic(path: Path) -> ClinicInfo:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from mesoguide.knowledge.glossary import Glossary
 from mesoguide.knowledge.hours import OpeningHours
 
 VocabularyCategory = Literal["contraindication", "red_flag", "medical_advice"]
@@ -271,6 +272,8 @@ class KnowledgeBase:
     #: wholly inside one ("allergy test", "what medical conditions does it treat") does not count.
     education_phrases: tuple[str, ...] = field(default=())
     languages: Mapping[str, LanguagePack] = field(default_factory=dict)  # by ISO 639-1 code
+    #: Technical words and the topic that explains them (``glossary.yml``; the fallback's last resort).
+    glossary: Glossary = field(default_factory=lambda: Glossary(terms={}))
 
     def render(self, text: str, **values: str) -> str:
         """Fill clinic placeholders in a text (names were checked at load time), and ``values``

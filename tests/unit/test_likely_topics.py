@@ -77,7 +77,7 @@ def test_no_tie_no_guess(kb: KnowledgeBase, matcher: GuardrailMatcher, ranked: l
 
 def test_an_unclear_question_gets_its_likeliest_topics_first(kb: KnowledgeBase, matcher: GuardrailMatcher) -> None:
     ranked = [("ask_stretch_marks", 0.22), ("out_of_scope", 0.2), ("ask_pain", 0.15), ("ask_cost", 0.12), ("ask_history", 0.05)]
-    message, events = reply(kb, matcher, unclear("striae thing, worth it?", ranked))
+    message, events = reply(kb, matcher, unclear("that thing on my legs, worth it?", ranked))
     assert outcome_of(events) == c.OUTCOME_FALLBACK
     payloads = [b["payload"] for b in message["buttons"]]
     assert payloads[:3] == ["/ask_stretch_marks", "/ask_pain", "/ask_cost"]
