@@ -34,6 +34,7 @@ def guardrail(matcher: GuardrailMatcher, text: str) -> set[tuple[str, str]]:
         "tiny scabs on my forehead the day after meso, is that normal",
         "do mesotherapy cocktails contain hormones or prescription drugs",
         "do the cocktails ever have prescription medicine in them",
+        "is there any minoxidil or finasteride in it or only vitamins",
         "can meso treat active breakouts, or is it only for the marks they leave behind?",
     ],
 )
@@ -54,6 +55,7 @@ def test_a_general_question_with_a_vocabulary_word_is_not_a_match(matcher: Guard
         ("I have a scab on my cheek, can I still have my session?", ("contraindication", "open_wound")),
         ("I take prescription drugs, does the mix contain prescription drugs too?", ("contraindication", "medication_general")),
         ("I have active breakouts right now, can meso treat active breakouts?", ("contraindication", "skin_flare")),
+        ("I'm on finasteride, does the hair mix have finasteride in it too?", ("contraindication", "hair_loss_medicine")),
     ],
 )
 def test_the_same_words_said_about_the_patient_still_match(matcher: GuardrailMatcher, text: str, expected) -> None:
