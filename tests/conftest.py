@@ -26,6 +26,7 @@ MULTITURN_DIR = REPO_ROOT / "tests" / "multiturn"  # conversations of 2-6 turns,
 PATIENTS_DIR = REPO_ROOT / "tests" / "patients"  # real patient wording, 456 red flags, written blind (docs/evaluation.md)
 FORUMS_DIR = REPO_ROOT / "tests" / "forums"  # general questions in forum and clinic-FAQ wording, written blind
 INBOX_DIR = REPO_ROOT / "tests" / "inbox"  # general questions as sent to a clinic's chat or inbox, written blind
+DESK_DIR = REPO_ROOT / "tests" / "desk"  # the same kind, a fifth blind set, measured after the inbox set's fixes
 #: Every case set, by name. The safety gate (tests/e2e/test_safety_gate.py) runs all of them.
 CASE_SETS = {
     "development": CORPORA_DIR,
@@ -37,6 +38,7 @@ CASE_SETS = {
     "patients": PATIENTS_DIR,
     "forums": FORUMS_DIR,
     "inbox": INBOX_DIR,
+    "desk": DESK_DIR,
 }
 
 

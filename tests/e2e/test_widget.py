@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from mesoguide.client import LiveAssistant
 from mesoguide.knowledge import KnowledgeBase
@@ -269,7 +270,9 @@ def test_arabic_reads_right_to_left_with_the_reply_in_arabic(browser, live: Live
 
     assert direction(user) == "rtl"
     assert direction(reply.locator(".mg-text")) == "rtl"
-    assert reply.get_attribute("lang") == "ar"
+    # The reply's text and its meta (which carries the language) are two socket events: wait for
+    # the second instead of reading the attribute the moment the text shows.
+    expect(reply).to_have_attribute("lang", "ar", timeout=TIMEOUT_MS)
     box, panel = reply.locator(".mg-text").bounding_box(), page.locator(".mg-log").bounding_box()
     assert box["x"] + box["width"] > panel["x"] + panel["width"] / 2, "right-aligned text ends on the right"
     page.screenshot(path=str(SHOTS / "8-arabic-rtl.png"))

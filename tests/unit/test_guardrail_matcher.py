@@ -105,6 +105,8 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("does that sound like androgenetic alopecia?", ("medical_advice", "own_diagnosis_is_it")),
         ("would a higher dose work faster on my cellulite?", ("medical_advice", "personal_dose_near")),
         ("are the lines on my forehead wrinkles or dehydration?", ("medical_advice", "own_diagnosis_either_or_far")),
+        ("my hair transplant was four months ago, is scalp meso ok yet", ("contraindication", "recent_transplant_months")),
+        ("there are raw patches where the bumps used to be", ("red_flag", "blisters_sores")),
         ("I had a reaction to tear trough filler once, are boosters different?", ("contraindication", "prior_reaction_near")),
         ("my jawline has dropped, would meso tighten mine?", ("medical_advice", "own_concern_personal_verdict")),
         ("lots of sagging since the weight loss, am I too far gone", ("medical_advice", "own_concern_personal_verdict")),
@@ -158,6 +160,7 @@ def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]
         "does Ms Jones do the injections herself?",  # "ms" as a title is not the disease
         "what if someone has a reaction to the cocktail?",  # a general question, not a past reaction
         "can meso tighten sagging skin?",  # names no one's own concern
+        "how long after a hair transplant can people have scalp meso?",  # no time of the patient's own
     ],
 )
 def test_ordinary_questions_do_not_match(matcher: GuardrailMatcher, text: str) -> None:
