@@ -35,6 +35,7 @@ def guardrail(matcher: GuardrailMatcher, text: str) -> set[tuple[str, str]]:
         "do mesotherapy cocktails contain hormones or prescription drugs",
         "do the cocktails ever have prescription medicine in them",
         "is there any minoxidil or finasteride in it or only vitamins",
+        "why would a clinic add finasteride to the hair cocktail",
         "can meso treat active breakouts, or is it only for the marks they leave behind?",
     ],
 )
@@ -56,6 +57,7 @@ def test_a_general_question_with_a_vocabulary_word_is_not_a_match(matcher: Guard
         ("I take prescription drugs, does the mix contain prescription drugs too?", ("contraindication", "medication_general")),
         ("I have active breakouts right now, can meso treat active breakouts?", ("contraindication", "skin_flare")),
         ("I'm on finasteride, does the hair mix have finasteride in it too?", ("contraindication", "hair_loss_medicine")),
+        ("I take finasteride, do you add finasteride to the cocktail as well?", ("contraindication", "hair_loss_medicine")),
     ],
 )
 def test_the_same_words_said_about_the_patient_still_match(matcher: GuardrailMatcher, text: str, expected) -> None:
