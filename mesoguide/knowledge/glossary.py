@@ -12,7 +12,8 @@ before any answer is chosen), and never against a topic the classifier was sure 
 Matching is deliberately plain, so a reviewer can predict it: lower case, hyphens and
 punctuation read as spaces, whole words only, a plural "s"/"es" on the last word allowed, and
 long single-word terms (:data:`FUZZY_FROM` letters or more) also match a misspelling within one
-edit (two from :data:`TWO_EDITS_FROM` letters): patients rarely spell "deoxycholate" right.
+edit (two from :data:`TWO_EDITS_FROM` letters), with its first letter right: patients rarely
+spell "deoxycholate" right.
 A common English word within that reach ("aesthetic" is one edit from "anesthetic") is listed
 under ``ordinary_words`` and stays itself; a test lists any common word the terms reach that the
 file does not name.
@@ -20,6 +21,7 @@ file does not name.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,25 +53,48 @@ class Glossary:
     def topics_in(self, text: str) -> list[str]:
         """The topics of the glossary terms ``text`` names, in the order they first appear."""
         words = words_of(text)
-        found: list[tuple[int, str]] = []
-        for term, topic in self.terms.items():
-            at = _position(term, words, self.ordinary_words)
-            if at is not None:
-                found.append((at, topic))
         ordered: list[str] = []
-        for _, topic in sorted(found):
-            if topic not in ordered:
-                ordered.append(topic)
+        for i, word in enumerate(words):
+            for term in self._terms_at(word):
+                last = i + len(term) - 1
+                if last >= len(words) or words[i:last] != term[:-1] or self.terms[term] in ordered:
+                    continue
+                if _same_word_cached(term[-1], words[last], len(term) == 1, self.ordinary_words):
+                    ordered.append(self.terms[term])
         return ordered
 
+    def _terms_at(self, word: str) -> list[tuple[str, ...]]:
+        """The terms that may start with ``word``: by their first word (or its plural, for a
+        one-word term), and the long one-word terms it may misspell (same first letter)."""
+        exact = self._by_first_word.get(word, [])
+        if len(word) < FUZZY_MIN_WORD or word in self.ordinary_words:
+            return exact
+        return exact + [t for t in self._long_terms.get(word[0], ()) if t not in exact]
 
-def _position(term: tuple[str, ...], words: tuple[str, ...], ordinary: frozenset[str]) -> int | None:
-    """Where ``term`` starts in ``words``, or None."""
-    n = len(term)
-    for i in range(len(words) - n + 1):
-        if words[i : i + n - 1] == term[:-1] and same_word(term[-1], words[i + n - 1], fuzzy=n == 1, ordinary=ordinary):
-            return i
-    return None
+    @functools.cached_property
+    def _by_first_word(self) -> dict[str, list[tuple[str, ...]]]:
+        index: dict[str, list[tuple[str, ...]]] = {}
+        for term in self.terms:
+            forms = (term[0], term[0] + "s", term[0] + "es") if len(term) == 1 else (term[0],)
+            for form in forms:
+                index.setdefault(form, []).append(term)
+        return index
+
+    @functools.cached_property
+    def _long_terms(self) -> dict[str, tuple[tuple[str, ...], ...]]:
+        """One-word terms long enough to be matched misspelled, by their first letter (patients
+        rarely miss the first letter, and a word is compared with a handful of terms, not all)."""
+        index: dict[str, list[tuple[str, ...]]] = {}
+        for term in self.terms:
+            if len(term) == 1 and len(term[0]) >= FUZZY_FROM:
+                index.setdefault(term[0][0], []).append(term)
+        return {letter: tuple(terms) for letter, terms in index.items()}
+
+
+@functools.lru_cache(maxsize=4096)
+def _same_word_cached(term: str, word: str, fuzzy: bool, ordinary: frozenset[str]) -> bool:
+    # A long message repeats its words; an edit distance in pure Python is the costly step.
+    return same_word(term, word, fuzzy=fuzzy, ordinary=ordinary)
 
 
 def same_word(term: str, word: str, *, fuzzy: bool, ordinary: frozenset[str] = frozenset()) -> bool:
