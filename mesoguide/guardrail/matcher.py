@@ -71,12 +71,12 @@ def matches_in_doc(doc: Doc, reading: Normalised, original_text: str) -> list[Gu
         if label.entity == SPAN_EDUCATION_PHRASE:
             education.append((span.start, span.end))
         elif label.near_side:
-            key = (label.entity, label.value, label.max_gap)
+            key = (label.entity, label.value, label.max_gap, label.in_order)
             sides.setdefault(key, ([], []))[label.near_side - 1].append((span.start, span.end))
         else:
             found.append((label.entity, label.value, span.start, span.end))
-    for (entity, value, max_gap), (firsts, seconds) in sides.items():
-        found.extend((entity, value, s, e) for s, e in _near_pairs(firsts, seconds, max_gap))
+    for (entity, value, max_gap, in_order), (firsts, seconds) in sides.items():
+        found.extend((entity, value, s, e) for s, e in _near_pairs(firsts, seconds, max_gap, in_order=in_order))
     found = [f for f in found if not _inside_education(f, education)]
     matches = []
     for entity, value, start, end in _reduce(found):
@@ -101,11 +101,18 @@ def _inside_education(found: tuple[str, str, int, int], education: list[tuple[in
     return entity in _CANCELLABLE and any(e_start <= start and end <= e_end for e_start, e_end in education)
 
 
-def _near_pairs(firsts: list[tuple[int, int]], seconds: list[tuple[int, int]], max_gap: int) -> list[tuple[int, int]]:
-    """Token ranges covering a first and a second side at most ``max_gap`` tokens apart."""
+def _near_pairs(
+    firsts: list[tuple[int, int]], seconds: list[tuple[int, int]], max_gap: int, *, in_order: bool = False
+) -> list[tuple[int, int]]:
+    """Token ranges covering a first and a second side at most ``max_gap`` tokens apart.
+
+    With ``in_order`` the first side must end before the second begins.
+    """
     pairs = []
     for a_start, a_end in firsts:
         for b_start, b_end in seconds:
+            if in_order and a_end > b_start:
+                continue
             gap = b_start - a_end if a_end <= b_start else a_start - b_end
             if 0 <= gap <= max_gap:
                 pairs.append((min(a_start, b_start), max(a_end, b_end)))

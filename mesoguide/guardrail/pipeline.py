@@ -33,7 +33,7 @@ SPANS_KEY = "guardrail"
 #: The span ruler's name in the pipeline (matcher.py matches its patterns through an index).
 RULER_NAME = "span_ruler"
 #: Changes whenever the way patterns are built changes, so Rasa rebuilds a stored pipeline.
-PIPELINE_FORMAT = "span-ruler-lemmas-spelling-shadows-education-fever-v6"
+PIPELINE_FORMAT = "span-ruler-lemmas-spelling-shadows-education-fever-in-order-v7"
 
 
 @dataclass(frozen=True)
@@ -46,22 +46,24 @@ class SpanLabel:
         near_side: 0 for a whole match; 1 or 2 for one side of a ``near`` rule, which the
             matcher pairs up (two sides within ``max_gap`` tokens make one match).
         max_gap: For near sides: the most tokens allowed between the two sides.
+        in_order: For near sides: the first side must come before the second.
     """
 
     entity: str
     value: str
     near_side: int = 0
     max_gap: int = 0
+    in_order: bool = False
 
     def encode(self) -> str:
-        """The label string: ``entity|value|near_side|max_gap``."""
-        return f"{self.entity}|{self.value}|{self.near_side}|{self.max_gap}"
+        """The label string: ``entity|value|near_side|max_gap|in_order``."""
+        return f"{self.entity}|{self.value}|{self.near_side}|{self.max_gap}|{int(self.in_order)}"
 
     @classmethod
     def decode(cls, label: str) -> SpanLabel:
         """The label read back."""
-        entity, value, side, gap = label.split("|")
-        return cls(entity, value, int(side), int(gap))
+        entity, value, side, gap, in_order = label.split("|")
+        return cls(entity, value, int(side), int(gap), in_order == "1")
 _OPTIONAL_HYPHEN = {"ORTH": "-", "OP": "?"}
 _AGE = "xageslotx"  # stands in for AGE_SLOT ("<age>") while a term is tokenized
 _FEVER = "xfeverslotx"  # stands in for FEVER_SLOT ("<fever>")
@@ -125,7 +127,7 @@ def _patterns(nlp: Language, kb: KnowledgeBase) -> Iterator[dict]:
             # Each side is matched on its own; the matcher pairs sides up by distance. Cheaper
             # than gap patterns: a rule of 30 x 30 phrases is 60 patterns, not 1,800.
             for side, phrases in ((1, entry.near.first), (2, entry.near.second)):
-                label = SpanLabel(entry.category, entry.id, side, entry.near.max_gap).encode()
+                label = SpanLabel(entry.category, entry.id, side, entry.near.max_gap, entry.near.in_order).encode()
                 for tokens in _alternatives(nlp, phrases):
                     yield {"label": label, "pattern": tokens}
     if kb.education_phrases:

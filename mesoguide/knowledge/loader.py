@@ -486,8 +486,12 @@ def _near_rule(value: Any, path: Path, entry: str) -> NearRule:
     gap = rule.get("max_gap")
     if not isinstance(gap, int) or isinstance(gap, bool) or not 0 <= gap <= MAX_NEAR_GAP:
         raise KnowledgeError(path, f"must be a whole number from 0 to {MAX_NEAR_GAP}", entry=entry, field="near.max_gap")
+    in_order = rule.get("in_order", False)
+    if not isinstance(in_order, bool):
+        raise KnowledgeError(path, "must be true or false", entry=entry, field="near.in_order")
     return NearRule(
         first=_text_list(rule, "first", path, entry),
         second=_text_list(rule, "second", path, entry),
         max_gap=gap,
+        in_order=in_order,
     )

@@ -81,11 +81,21 @@ class Topic:
 
 @dataclass(frozen=True)
 class NearRule:
-    """Two word lists that signal a red flag when they occur close together."""
+    """Two word lists that signal a match when they occur close together.
+
+    Attributes:
+        first: Phrases of the first side.
+        second: Phrases of the second side.
+        max_gap: The most words allowed between the two sides.
+        in_order: The first side must come before the second. Sides pair in either order by
+            default; an either-or diagnosis ("is it melasma or ...") must not also match the
+            reverse ("fine lines or is it more of a glow thing?").
+    """
 
     first: tuple[str, ...]
     second: tuple[str, ...]
     max_gap: int
+    in_order: bool = False
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ def guardrail(matcher: GuardrailMatcher, text: str) -> set[tuple[str, str]]:
         "is there any minoxidil or finasteride in it or only vitamins",
         "why would a clinic add finasteride to the hair cocktail",
         "can meso treat active breakouts, or is it only for the marks they leave behind?",
+        "I have had these marks on my hips since I was a teenager. Can mesotherapy make stretch marks less visible?",
+        "my skin has been oily since my teens, does meso do anything for large pores",
     ],
 )
 def test_a_general_question_with_a_vocabulary_word_is_not_a_match(matcher: GuardrailMatcher, text: str) -> None:
@@ -58,6 +60,9 @@ def test_a_general_question_with_a_vocabulary_word_is_not_a_match(matcher: Guard
         ("I have active breakouts right now, can meso treat active breakouts?", ("contraindication", "skin_flare")),
         ("I'm on finasteride, does the hair mix have finasteride in it too?", ("contraindication", "hair_loss_medicine")),
         ("I take finasteride, do you add finasteride to the cocktail as well?", ("contraindication", "hair_loss_medicine")),
+        ("I'm a teenager, I've wanted this since I was a teenager, can I book?", ("contraindication", "under_18")),
+        ("can you have mesotherapy as a teenager", ("contraindication", "under_18")),
+        ("I've had eczema since I was a teenager, does that matter?", ("contraindication", "skin_flare")),
     ],
 )
 def test_the_same_words_said_about_the_patient_still_match(matcher: GuardrailMatcher, text: str, expected) -> None:

@@ -113,6 +113,8 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("I had a reaction to tear trough filler once, are boosters different?", ("contraindication", "prior_reaction_near")),
         ("my jawline has dropped, would meso tighten mine?", ("medical_advice", "own_concern_personal_verdict")),
         ("lots of sagging since the weight loss, am I too far gone", ("medical_advice", "own_concern_personal_verdict")),
+        ("is it melasma or just freckles?", ("medical_advice", "own_diagnosis_either_or")),
+        ("are these stretch marks or scars", ("medical_advice", "own_diagnosis_either_or")),
     ],
 )
 def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]) -> None:
@@ -164,6 +166,10 @@ def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]
         "what if someone has a reaction to the cocktail?",  # a general question, not a past reaction
         "can meso tighten sagging skin?",  # names no one's own concern
         "how long after a hair transplant can people have scalp meso?",  # no time of the patient's own
+        # An either-or diagnosis pairs "is it" before the concern only (``in_order``).
+        "does facial meso help with fine lines or is it more of a hydration glow thing?",
+        "does meso do anything for acne scars or is it only for wrinkles",
+        "is meso better than laser for pigmentation or are they for different things",
     ],
 )
 def test_ordinary_questions_do_not_match(matcher: GuardrailMatcher, text: str) -> None:

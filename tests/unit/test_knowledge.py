@@ -142,6 +142,15 @@ def test_near_rule_gap_is_bounded(tmp_path: Path) -> None:
     assert (err.entry, err.field) == ("far", "near.max_gap")
 
 
+def test_near_rule_order_is_true_or_false(tmp_path: Path) -> None:
+    k = copy_knowledge(tmp_path)
+    path = k / "vocabularies" / "red_flags.yml"
+    rule = {"id": "ordered", "group": "symptom", "near": {"first": ["a"], "second": ["b"], "max_gap": 2, "in_order": "yes"}}
+    _edit(path, lambda d: d["entries"].append(rule))
+    err = _load_error(k)
+    assert (err.entry, err.field) == ("ordered", "near.in_order")
+
+
 def test_duplicate_vocabulary_term(tmp_path: Path) -> None:
     k = copy_knowledge(tmp_path)
     path = k / "vocabularies" / "contraindications.yml"
