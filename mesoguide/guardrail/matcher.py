@@ -64,7 +64,7 @@ def matches_in_doc(doc: Doc, reading: Normalised, original_text: str) -> list[Gu
         the vocabulary matches that lie wholly inside an education phrase.
     """
     found: list[tuple[str, str, int, int]] = []  # entity, value, token start, token end
-    sides: dict[tuple[str, str, int], tuple[list, list]] = {}
+    sides: dict[tuple[str, str, int, bool], tuple[list, list]] = {}
     education: list[tuple[int, int]] = []
     for span in doc.spans.get(SPANS_KEY, []):
         label = SpanLabel.decode(span.label_)
