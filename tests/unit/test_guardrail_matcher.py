@@ -115,6 +115,11 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("lots of sagging since the weight loss, am I too far gone", ("medical_advice", "own_concern_personal_verdict")),
         ("is it melasma or just freckles?", ("medical_advice", "own_diagnosis_either_or")),
         ("are these stretch marks or scars", ("medical_advice", "own_diagnosis_either_or")),
+        ("would you turn anyone away from mesotherapy?", ("contraindication", "general_contraindication_question")),
+        ("I've got alopecia areata on my scalp, would scalp meso help?", ("medical_advice", "own_alopecia_areata")),
+        ("since the injections the vision in my left eye is foggy", ("red_flag", "vision_change_in_my_eye_near")),
+        ("my vision is hazy since the under eye session", ("red_flag", "vision_change")),
+        ("there are tiny fluid bubbles on my lip since the meso", ("red_flag", "blisters_sores")),
     ],
 )
 def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]) -> None:
