@@ -27,6 +27,7 @@ PATIENTS_DIR = REPO_ROOT / "tests" / "patients"  # real patient wording, 456 red
 FORUMS_DIR = REPO_ROOT / "tests" / "forums"  # general questions in forum and clinic-FAQ wording, written blind
 INBOX_DIR = REPO_ROOT / "tests" / "inbox"  # general questions as sent to a clinic's chat or inbox, written blind
 DESK_DIR = REPO_ROOT / "tests" / "desk"  # the same kind, a fifth blind set, measured after the inbox set's fixes
+MAILBAG_DIR = REPO_ROOT / "tests" / "mailbag"  # the same kind again, measured after the desk set's fixes
 #: Every case set, by name. The safety gate (tests/e2e/test_safety_gate.py) runs all of them.
 CASE_SETS = {
     "development": CORPORA_DIR,
@@ -39,6 +40,7 @@ CASE_SETS = {
     "forums": FORUMS_DIR,
     "inbox": INBOX_DIR,
     "desk": DESK_DIR,
+    "mailbag": MAILBAG_DIR,
 }
 
 
