@@ -120,6 +120,9 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("since the injections the vision in my left eye is foggy", ("red_flag", "vision_change_in_my_eye_near")),
         ("my vision is hazy since the under eye session", ("red_flag", "vision_change")),
         ("there are tiny fluid bubbles on my lip since the meso", ("red_flag", "blisters_sores")),
+        ("the ache in my hip has got much worse since the injections", ("red_flag", "worse_now_than_before_near")),
+        ("after the meso my thigh is swollen and each day more big", ("red_flag", "worse_day_by_day_near")),
+        ("two months of sessions every fortnight now, should I go more often?", ("medical_advice", "treatment_plan")),
     ],
 )
 def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]) -> None:
@@ -159,6 +162,7 @@ def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]
         "is it effective on stretch marks?",
         "is it better than lymphatic drainage for cellulite?",  # "drain" only as a discharge verb
         "is meso more painful than botox?",  # a comparison, not pain growing
+        "is the pain worse with fat dissolving than with face meso?",  # a comparison, not in time
         "I just had my meso injections, what should I avoid now?",  # aftercare
         "my hair is black, does meso work on dark hair?",
         "what should people avoid after mesotherapy?",  # aftercare, not who is unsuitable
