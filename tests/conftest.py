@@ -28,6 +28,7 @@ FORUMS_DIR = REPO_ROOT / "tests" / "forums"  # general questions in forum and cl
 INBOX_DIR = REPO_ROOT / "tests" / "inbox"  # general questions as sent to a clinic's chat or inbox, written blind
 DESK_DIR = REPO_ROOT / "tests" / "desk"  # the same kind, a fifth blind set, measured after the inbox set's fixes
 MAILBAG_DIR = REPO_ROOT / "tests" / "mailbag"  # the same kind again, measured after the desk set's fixes
+ENQUIRIES_DIR = REPO_ROOT / "tests" / "enquiries"  # the same kind, a seventh blind set, measured before the aspect cues
 #: Every case set, by name. The safety gate (tests/e2e/test_safety_gate.py) runs all of them.
 CASE_SETS = {
     "development": CORPORA_DIR,
@@ -41,6 +42,7 @@ CASE_SETS = {
     "inbox": INBOX_DIR,
     "desk": DESK_DIR,
     "mailbag": MAILBAG_DIR,
+    "enquiries": ENQUIRIES_DIR,
 }
 
 
