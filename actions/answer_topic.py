@@ -4,7 +4,9 @@ The topic comes from the FAQ intent (``ask_sessions``) or, for a follow-up that 
 ("hair" after the sessions answer, "and for the face?"), from the topic answered last; a first
 message that only names an area gets the topic the classifier saw in it ("hair" -> hair loss).
 When a follow-up names an area the topic has no separate answer for, one sentence says so before
-the general answer. Before answering, the message is checked again for anything that must be
+the general answer. A question about one aspect of a treatment ("how many sessions for a double
+chin?") gets the aspect's answer, the treatment's topic as the first button
+(:mod:`mesoguide.knowledge.aspects`). Before answering, the message is checked again for anything that must be
 escalated (:class:`actions.guarded.GuardedAction`).
 """
 
@@ -83,6 +85,10 @@ class ActionAnswerTopic(GuardedAction, Action):
         if topic_id is None:
             return self._ask_which_topic(dispatcher, context.area)
 
+        aspect = None if carried else self._kb.aspects.aspect_asked(topic_id, str(tracker.latest_message.get("text") or ""))
+        if aspect is not None:
+            # "how many sessions for a double chin?": the sessions answer, fat reduction offered first.
+            return answer_with(dispatcher, self._kb, aspect, context, first_buttons=(topic_id,))
         return answer_with(dispatcher, self._kb, topic_id, context, carried=carried)
 
     def _ask_which_topic(self, dispatcher: CollectingDispatcher, area: str | None) -> list[dict[str, Any]]:

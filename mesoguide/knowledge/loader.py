@@ -14,6 +14,7 @@ from typing import Any
 
 from mesoguide.constants import REQUIRED_TOPIC_IDS, SMALLTALK_INTENTS
 from mesoguide.errors import KnowledgeError
+from mesoguide.knowledge.aspects import AspectCues
 from mesoguide.knowledge.glossary import Glossary, words_of
 from mesoguide.knowledge.hours import HoursError, OpeningHours
 from mesoguide.knowledge.languages import load_language_packs
@@ -85,6 +86,7 @@ VOCABULARY_FILES: Mapping[str, VocabularyCategory] = {
 #: Phrases that name an education topic with a vocabulary word inside ("allergy test").
 EDUCATION_PHRASES_FILE = "education_phrases.yml"
 GLOSSARY_FILE = "glossary.yml"
+ASPECTS_FILE = "aspects.yml"
 # The callback form's texts and the placeholders each must contain besides clinic ones.
 CALLBACK_FIELDS = {
     "button": (), "ask_consent": (), "ask_name": (), "ask_contact": (), "ask_time": (),
@@ -124,6 +126,7 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
     languages = load_language_packs(directory, [e.id for e in vocabulary if e.category == "red_flag"])
     education = _load_education_phrases(directory / "vocabularies" / EDUCATION_PHRASES_FILE)
     glossary = _load_glossary(directory / GLOSSARY_FILE, set(topics))
+    aspects = _load_aspects(directory / ASPECTS_FILE, set(topics))
     return KnowledgeBase(
         topics=topics,
         areas=areas,
@@ -134,6 +137,7 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
         education_phrases=education,
         languages=languages,
         glossary=glossary,
+        aspects=aspects,
     )
 
 
@@ -224,6 +228,31 @@ def _load_glossary(path: Path, topic_ids: set[str]) -> Glossary:
             terms[words] = topic
     ordinary = _text_list(data, "ordinary_words", path, None, required=False)
     return Glossary(terms=terms, ordinary_words=frozenset(w.lower() for w in ordinary))
+
+
+def _load_aspects(path: Path, topic_ids: set[str]) -> AspectCues:
+    """``aspects.yml``: optional (no file, no aspect cues); topic ids only, each cue once."""
+    if not path.is_file():
+        return AspectCues()
+    data = _mapping(_read_yaml(path), path)
+    subjects = _text_list(data, "subjects", path, "subjects")
+    for subject in subjects:
+        if subject not in topic_ids:
+            raise KnowledgeError(path, f"unknown topic '{subject}'; use a file name of knowledge/topics/", field="subjects")
+    cues: dict[tuple[str, ...], str] = {}
+    for index, item in enumerate(_list_of_mappings(data, "aspects", path)):
+        topic = item.get("topic")
+        entry = str(topic or f"#{index + 1}")
+        if topic not in topic_ids or topic in subjects:
+            message = f"'{topic}' is not a topic id, or is listed as a subject; an aspect is a file name of knowledge/topics/"
+            raise KnowledgeError(path, message, entry=entry, field="topic")
+        for cue in _text_list(item, "cues", path, entry):
+            words = words_of(cue)
+            if not words or words in cues:
+                problem = "has no letters or digits" if not words else f"is listed twice (also under '{cues[words]}')"
+                raise KnowledgeError(path, f"cue '{cue}' {problem}; a cue names one aspect", entry=entry, field="cues")
+            cues[words] = topic
+    return AspectCues(subjects=frozenset(subjects), cues=cues)
 
 
 def _load_clinic(path: Path) -> ClinicInfo:

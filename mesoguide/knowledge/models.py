@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from mesoguide.knowledge.aspects import AspectCues
 from mesoguide.knowledge.glossary import Glossary
 from mesoguide.knowledge.hours import OpeningHours
 
@@ -284,6 +285,8 @@ class KnowledgeBase:
     languages: Mapping[str, LanguagePack] = field(default_factory=dict)  # by ISO 639-1 code
     #: Technical words and the topic that explains them (``glossary.yml``; the fallback's last resort).
     glossary: Glossary = field(default_factory=lambda: Glossary(terms={}))
+    #: Treatment topics and the words that ask about one aspect of them (``aspects.yml``).
+    aspects: AspectCues = field(default_factory=AspectCues)
 
     def render(self, text: str, **values: str) -> str:
         """Fill clinic placeholders in a text (names were checked at load time), and ``values``
