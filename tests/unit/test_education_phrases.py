@@ -39,6 +39,10 @@ def guardrail(matcher: GuardrailMatcher, text: str) -> set[tuple[str, str]]:
         "can meso treat active breakouts, or is it only for the marks they leave behind?",
         "I have had these marks on my hips since I was a teenager. Can mesotherapy make stretch marks less visible?",
         "my skin has been oily since my teens, does meso do anything for large pores",
+        "I had spots all through my teens and the marks stayed, can meso help with them?",
+        "back in my teens I got stretch marks on my hips, can they be treated?",
+        "do some hair cocktails include finasteride?",
+        "does the scalp solution contain finasteride or only vitamins",
     ],
 )
 def test_a_general_question_with_a_vocabulary_word_is_not_a_match(matcher: GuardrailMatcher, text: str) -> None:
@@ -63,6 +67,9 @@ def test_a_general_question_with_a_vocabulary_word_is_not_a_match(matcher: Guard
         ("I'm a teenager, I've wanted this since I was a teenager, can I book?", ("contraindication", "under_18")),
         ("can you have mesotherapy as a teenager", ("contraindication", "under_18")),
         ("I've had eczema since I was a teenager, does that matter?", ("contraindication", "skin_flare")),
+        ("I'm 16 and had acne all through my teens, can I have it?", ("contraindication", "under_18")),
+        ("I take a pill that contains finasteride, can I have meso?", ("contraindication", "hair_loss_medicine")),
+        ("I'm on a tablet that contains finasteride", ("contraindication", "hair_loss_medicine")),
     ],
 )
 def test_the_same_words_said_about_the_patient_still_match(matcher: GuardrailMatcher, text: str, expected) -> None:

@@ -66,6 +66,7 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("now after 3 days it is very very painful and more every day", ("red_flag", "worse_day_by_day_near")),
         ("I had laser on both cheeks last week", ("contraindication", "recent_procedure_with_time")),
         ("i just got threads in my jawline", ("contraindication", "recent_procedure_just_done")),
+        ("I just did microneedling on Monday, is that a problem?", ("contraindication", "recent_procedure_just_done")),
         ("I have a fever since the treatment", ("red_flag", "fever_chills")),
         ("my lips are swelling up", ("red_flag", "face_throat_swelling")),
         ("what do i have on my cheek?", ("medical_advice", "own_diagnosis")),
@@ -178,6 +179,8 @@ def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]
         # An either-or diagnosis pairs "is it" before the concern only (``in_order``).
         "does facial meso help with fine lines or is it more of a hydration glow thing?",
         "does meso do anything for acne scars or is it only for wrinkles",
+        # The time comes first (``in_order``): "just don't" shares the lemma of "just did".
+        "I'm against surgery, I just don't like the idea. What are the advantages of meso?",
         "is meso better than laser for pigmentation or are they for different things",
     ],
 )
