@@ -23,6 +23,13 @@ _YES = re.compile(
 )
 _NO = re.compile(r"^(n|no|nope|i don'?t agree|i do not agree|don'?t|i'?d rather not|rather not)\b", re.I)
 _NAME = re.compile(r"^[^\W\d_]+(?:[ .'’-]+[^\W\d_]+)*\.?$")
+# "it's Dave", "my name is Ana Silva", "Dave here": the name is what follows the introduction.
+_NAME_INTRO = re.compile(
+    r"^(?:(?:hi|hello|hey)[,!.]?\s+)?(?:my\s+name\s+is|my\s+name'?s|name\s+is|name'?s|the\s+name\s+is|it'?s|it\s+is|"
+    r"i'?m|i\s+am|this\s+is|you\s+can\s+call\s+me|call\s+me)\s+(?=\S)",
+    re.I,
+)
+_NAME_TAIL = re.compile(r"\s+(?:here|please|thanks|thank\s+you)[.!]?$", re.I)
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[\d\s().-]+$")
 _CHANGE = {
@@ -76,8 +83,11 @@ def has_markup_or_controls(value: str) -> bool:
 
 
 def clean_name(text: object) -> str | None:
-    """A name: letters with spaces, dots, apostrophes or hyphens, 2-80 characters."""
-    value = _clean(text)
+    """A name: letters with spaces, dots, apostrophes or hyphens, 2-80 characters; an introduction
+    ("it's", "my name is", "I'm") and a closing "here" or "please" are not part of it."""
+    value = _clean(text).replace("\u2019", "'")
+    stripped = _NAME_TAIL.sub("", _NAME_INTRO.sub("", value))
+    value = stripped if len(stripped) >= 2 else value
     if not 2 <= len(value) <= MAX_NAME or has_markup_or_controls(value):
         return None
     if is_question(value) and not value.istitle():  # "Do Van Minh" is a name, "does it hurt" is not

@@ -159,6 +159,28 @@ def test_a_red_flag_typed_into_the_form_stops_it_and_gets_the_urgent_message_fir
     assert live.say(who, "does it hurt?").outcome == "answer:pain"
 
 
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("its Bilal", "Bilal"), ("my name is Oksana Petrenko", "Oksana Petrenko"), ("I'm Tomasz", "Tomasz"), ("this is Mei", "Mei")],
+)
+def test_a_name_written_the_way_patients_write_it_moves_the_form_on(
+    live: LiveAssistant, store: EscalationStore, typed: str, stored: str
+) -> None:
+    """A name with an introduction is a name, not a message to escalate: the classifier's guess
+    about "its Bilal" would otherwise end the form before the callback is arranged."""
+    who = sender()
+    live.say(who, "I'm breastfeeding, can I still have meso?")
+    steps = [
+        ("/request_callback", "callback:ask_consent"), ("yes", "callback:ask_name"), (typed, "callback:ask_contact"),
+        ("07700 900777", "callback:ask_time"), ("after 6 on weekdays", "callback:ask_confirm"), ("yes", "callback:requested"),
+    ]
+    for text, outcome in steps:
+        turn = live.say(who, text)
+        assert turn.outcome == outcome, (text, turn.outcome, texts(turn))
+    record = store.get(live.tracker(who)["slots"]["escalation_reference"])
+    assert (record["callback_name"], record["callback_time"]) == (stored, "after 6 on weekdays")
+
+
 def test_cancel_at_any_step(live: LiveAssistant, store: EscalationStore, kb: KnowledgeBase) -> None:
     for cancel_at, word in ((1, "cancel"), (2, "never mind"), (3, "stop")):
         who = sender()

@@ -41,6 +41,26 @@ def test_good_names(name: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("its dave", "dave"),
+        ("it's Aisha Khan", "Aisha Khan"),
+        ("It’s Jo", "Jo"),
+        ("my name is Ana Silva", "Ana Silva"),
+        ("Hi, my name's Tomasz", "Tomasz"),
+        ("I'm Kwame", "Kwame"),
+        ("im priya", "priya"),
+        ("this is Mei", "Mei"),
+        ("Bilal here", "Bilal"),
+        ("Ana Silva please", "Ana Silva"),
+        ("you can call me Sam", "Sam"),
+    ],
+)
+def test_an_introduction_is_not_part_of_the_name(text: str, name: str) -> None:
+    assert ci.clean_name(text) == name
+
+
+@pytest.mark.parametrize(
     "name", ["", "A", "x" * 10_240, "<script>alert(1)</script>", "Ana 123", "ana@example.com", "{clinic_name}", "Ana\x00"]
 )
 def test_bad_names_are_rejected(name: str) -> None:
