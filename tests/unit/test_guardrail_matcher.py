@@ -67,6 +67,10 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("I had laser on both cheeks last week", ("contraindication", "recent_procedure_with_time")),
         ("i just got threads in my jawline", ("contraindication", "recent_procedure_just_done")),
         ("I just did microneedling on Monday, is that a problem?", ("contraindication", "recent_procedure_just_done")),
+        ("my cheek aches more today than it did the day after", ("red_flag", "severe_pain")),
+        ("the lump was small and now it's the size of a walnut", ("red_flag", "lump_growing_hardening")),
+        ("her knee pain went away for a day and now it's much worse", ("red_flag", "worse_now_than_before_near")),
+        ("should I get a top up now or wait until spring?", ("medical_advice", "treatment_plan")),
         ("I have a fever since the treatment", ("red_flag", "fever_chills")),
         ("my lips are swelling up", ("red_flag", "face_throat_swelling")),
         ("what do i have on my cheek?", ("medical_advice", "own_diagnosis")),
@@ -181,6 +185,8 @@ def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]
         "does meso do anything for acne scars or is it only for wrinkles",
         # The time comes first (``in_order``): "just don't" shares the lemma of "just did".
         "I'm against surgery, I just don't like the idea. What are the advantages of meso?",
+        "how often do people usually get a top up?",
+        "is a small lump the size of a pea normal after meso?",
         "is meso better than laser for pigmentation or are they for different things",
     ],
 )
