@@ -29,6 +29,7 @@ INBOX_DIR = REPO_ROOT / "tests" / "inbox"  # general questions as sent to a clin
 DESK_DIR = REPO_ROOT / "tests" / "desk"  # the same kind, a fifth blind set, measured after the inbox set's fixes
 MAILBAG_DIR = REPO_ROOT / "tests" / "mailbag"  # the same kind again, measured after the desk set's fixes
 ENQUIRIES_DIR = REPO_ROOT / "tests" / "enquiries"  # the same kind, a seventh blind set, measured before the aspect cues
+POSTBOX_DIR = REPO_ROOT / "tests" / "postbox"  # the same kind, an eighth blind set, measured after the aspect cues
 #: Every case set, by name. The safety gate (tests/e2e/test_safety_gate.py) runs all of them.
 CASE_SETS = {
     "development": CORPORA_DIR,
@@ -43,6 +44,7 @@ CASE_SETS = {
     "desk": DESK_DIR,
     "mailbag": MAILBAG_DIR,
     "enquiries": ENQUIRIES_DIR,
+    "postbox": POSTBOX_DIR,
 }
 
 
