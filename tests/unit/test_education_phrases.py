@@ -43,6 +43,7 @@ def guardrail(matcher: GuardrailMatcher, text: str) -> set[tuple[str, str]]:
         "back in my teens I got stretch marks on my hips, can they be treated?",
         "do some hair cocktails include finasteride?",
         "does the scalp solution contain finasteride or only vitamins",
+        "what is finasteride doing in the scalp mix?",
     ],
 )
 def test_a_general_question_with_a_vocabulary_word_is_not_a_match(matcher: GuardrailMatcher, text: str) -> None:
@@ -70,6 +71,7 @@ def test_a_general_question_with_a_vocabulary_word_is_not_a_match(matcher: Guard
         ("I'm 16 and had acne all through my teens, can I have it?", ("contraindication", "under_18")),
         ("I take a pill that contains finasteride, can I have meso?", ("contraindication", "hair_loss_medicine")),
         ("I'm on a tablet that contains finasteride", ("contraindication", "hair_loss_medicine")),
+        ("I take finasteride, what is finasteride doing in the cocktail then?", ("contraindication", "hair_loss_medicine")),
     ],
 )
 def test_the_same_words_said_about_the_patient_still_match(matcher: GuardrailMatcher, text: str, expected) -> None:
