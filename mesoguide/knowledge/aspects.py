@@ -26,6 +26,7 @@ QUESTION_WORDS = frozenset({
     "how", "what", "whats", "when", "why", "which", "who", "is", "are", "does", "do", "did", "can", "could",
     "will", "would", "should", "any", "hw", "wat", "wot",
 })
+_OPENERS = frozenset((word,) for word in QUESTION_WORDS)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -34,7 +35,8 @@ class AspectCues:
     """The treatment topics and the words that ask about one aspect of them.
 
     Attributes:
-        subjects: Topic ids of treatments and areas (``fat_reduction``, ``hair_loss``).
+        subjects: Topic ids of treatments and areas (``fat_reduction``, ``hair_loss``); never
+            an aspect's (the loader checks), so the aspect found is always another topic.
         cues: Each cue's words (see :func:`~mesoguide.knowledge.glossary.words_of`) mapped to
             its aspect's topic id.
     """
@@ -52,7 +54,6 @@ class AspectCues:
         if topic_id not in self.subjects:
             return None
         named = {self.cues[cue] for sentence in asking_sentences(text) for cue in self._cues_in(words_of(sentence))}
-        named.discard(topic_id)
         return named.pop() if len(named) == 1 else None
 
     def _cues_in(self, words: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -73,5 +74,5 @@ def asking_sentences(text: str) -> list[str]:
     """The sentences of a message that ask something: ending with "?" or opening with a question
     word; all of them when none does (or when there is only one)."""
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
-    asking = [s for s in sentences if s.endswith("?") or (words_of(s)[:1] and words_of(s)[0] in QUESTION_WORDS)]
+    asking = [s for s in sentences if s.endswith("?") or words_of(s)[:1] in _OPENERS]
     return asking or sentences

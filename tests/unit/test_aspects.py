@@ -17,23 +17,19 @@ from mesoguide.errors import KnowledgeError
 from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.knowledge import KnowledgeBase, load_knowledge
 from mesoguide.knowledge.aspects import asking_sentences
-from tests.conftest import copy_knowledge, edit_yaml
+from tests.conftest import copy_knowledge, edit_yaml, make_tracker
 from tests.unit.test_likely_topics import outcome_of
 
 
 def asked(text: str, intent: str, matcher: GuardrailMatcher) -> Tracker:
     """A message the classifier put under ``intent``, with the router's record of it."""
     matches = matcher.match(text)
-    latest = {
-        "text": text,
-        "intent": {"name": intent, "confidence": 0.8},
-        "entities": [{"entity": m.entity, "value": m.value} for m in matches],
-        c.PARSE_KEY_GUARDRAIL: {
-            "matches": [{"entity": m.entity, "value": m.value, "text": m.text} for m in matches],
-            "predicted_intent": intent, "ranking": [[intent, 0.8]], "has_content": True,
-        },
+    tracker = make_tracker(text, intent, entities=[{"entity": m.entity, "value": m.value} for m in matches], confidence=0.8)
+    tracker.latest_message[c.PARSE_KEY_GUARDRAIL] = {
+        "matches": [{"entity": m.entity, "value": m.value, "text": m.text} for m in matches],
+        "predicted_intent": intent, "ranking": [[intent, 0.8]], "has_content": True,
     }
-    return Tracker("test", {}, latest, [{"event": "user", "text": text, "parse_data": latest}], False, None, {}, "action_listen")
+    return tracker
 
 
 def answer(kb: KnowledgeBase, matcher: GuardrailMatcher, tracker: Tracker) -> tuple[dict[str, Any], list[dict[str, Any]]]:
