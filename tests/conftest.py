@@ -30,6 +30,7 @@ DESK_DIR = REPO_ROOT / "tests" / "desk"  # the same kind, a fifth blind set, mea
 MAILBAG_DIR = REPO_ROOT / "tests" / "mailbag"  # the same kind again, measured after the desk set's fixes
 ENQUIRIES_DIR = REPO_ROOT / "tests" / "enquiries"  # the same kind, a seventh blind set, measured before the aspect cues
 POSTBOX_DIR = REPO_ROOT / "tests" / "postbox"  # the same kind, an eighth blind set, measured after the aspect cues
+CHATLOG_DIR = REPO_ROOT / "tests" / "chatlog"  # the same kind, a ninth blind set, measured after the callback names
 #: Every case set, by name. The safety gate (tests/e2e/test_safety_gate.py) runs all of them.
 CASE_SETS = {
     "development": CORPORA_DIR,
@@ -45,6 +46,7 @@ CASE_SETS = {
     "mailbag": MAILBAG_DIR,
     "enquiries": ENQUIRIES_DIR,
     "postbox": POSTBOX_DIR,
+    "chatlog": CHATLOG_DIR,
 }
 
 
