@@ -31,6 +31,7 @@ MAILBAG_DIR = REPO_ROOT / "tests" / "mailbag"  # the same kind again, measured a
 ENQUIRIES_DIR = REPO_ROOT / "tests" / "enquiries"  # the same kind, a seventh blind set, measured before the aspect cues
 POSTBOX_DIR = REPO_ROOT / "tests" / "postbox"  # the same kind, an eighth blind set, measured after the aspect cues
 CHATLOG_DIR = REPO_ROOT / "tests" / "chatlog"  # the same kind, a ninth blind set, measured after the callback names
+GUESTBOOK_DIR = REPO_ROOT / "tests" / "guestbook"  # the same kind, a tenth blind set, measured after the chatlog set's fixes
 #: Every case set, by name. The safety gate (tests/e2e/test_safety_gate.py) runs all of them.
 CASE_SETS = {
     "development": CORPORA_DIR,
@@ -47,6 +48,7 @@ CASE_SETS = {
     "enquiries": ENQUIRIES_DIR,
     "postbox": POSTBOX_DIR,
     "chatlog": CHATLOG_DIR,
+    "guestbook": GUESTBOOK_DIR,
 }
 
 
