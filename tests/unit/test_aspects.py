@@ -50,6 +50,11 @@ def answer(kb: KnowledgeBase, matcher: GuardrailMatcher, tracker: Tracker) -> tu
         ("Will the fat come back after fat dissolving?", "fat_reduction", "results_duration"),
         ("does hair meso hurt", "hair_loss", "pain"),
         ("My wedding is in June. How soon would I see a change in my pigmentation?", "pigmentation", "results_timing"),
+        ("does the injection for a double chin sting much", "fat_reduction", "pain"),
+        ("how long is the recovery from jawline fat dissolving", "fat_reduction", "downtime"),
+        ("what's in the under eye meso cocktail?", "under_eye", "ingredients"),
+        ("how many mesotherapy treatments for cellulite on the thighs", "cellulite", "sessions"),
+        ("how long to see thicker hair with scalp meso", "hair_loss", "results_timing"),
     ],
 )
 def test_an_aspect_of_a_treatment_is_answered_with_the_treatment_offered_first(
@@ -70,6 +75,9 @@ def test_an_aspect_of_a_treatment_is_answered_with_the_treatment_offered_first(
         ("The price list has a mesoglow and a mesolift. Whats the difference between them?", "face_rejuvenation"),
         ("Do you treat stretch marks on the tummy? How much better do they actually get?", "stretch_marks"),
         ("is the costume party ok", "hair_loss"),  # whole words only: "costume" is not "cost"
+        # "ingredients" alone is not a cue: here it asks how the treatment works.
+        ("Is needle-free meso a real option, and how does it get the ingredients into the skin?", "needle_free"),
+        ("can it help with neck pain or is it only for lines", "skin_tightening"),  # "pain" alone is not a cue
     ],
 )
 def test_the_classifiers_topic_stands_without_exactly_one_aspect_asked(

@@ -44,6 +44,11 @@ def guardrail(matcher: GuardrailMatcher, text: str) -> set[tuple[str, str]]:
         "do some hair cocktails include finasteride?",
         "does the scalp solution contain finasteride or only vitamins",
         "what is finasteride doing in the scalp mix?",
+        "why would finasteride be included in a hair meso cocktail",
+        "why would finasteride be added to a scalp mix at all",
+        "is finasteride ever added to hair meso, or only vitamins?",
+        "which medical conditions was mesotherapy originally developed to treat",
+        "what medical conditions was it developed for back in the fifties",
     ],
 )
 def test_a_general_question_with_a_vocabulary_word_is_not_a_match(matcher: GuardrailMatcher, text: str) -> None:
@@ -72,6 +77,9 @@ def test_a_general_question_with_a_vocabulary_word_is_not_a_match(matcher: Guard
         ("I take a pill that contains finasteride, can I have meso?", ("contraindication", "hair_loss_medicine")),
         ("I'm on a tablet that contains finasteride", ("contraindication", "hair_loss_medicine")),
         ("I take finasteride, what is finasteride doing in the cocktail then?", ("contraindication", "hair_loss_medicine")),
+        ("I'm on finasteride tablets, why would finasteride be included in the mix?", ("contraindication", "hair_loss_medicine")),
+        ("I take finasteride, is finasteride ever added to the mix as well?", ("contraindication", "hair_loss_medicine")),
+        ("I have medical conditions, was it developed for people like me?", ("contraindication", "medical_condition_general")),
     ],
 )
 def test_the_same_words_said_about_the_patient_still_match(matcher: GuardrailMatcher, text: str, expected) -> None:

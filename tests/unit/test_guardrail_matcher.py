@@ -128,6 +128,11 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("the ache in my hip has got much worse since the injections", ("red_flag", "worse_now_than_before_near")),
         ("after the meso my thigh is swollen and each day more big", ("red_flag", "worse_day_by_day_near")),
         ("two months of sessions every fortnight now, should I go more often?", ("medical_advice", "treatment_plan")),
+        ("I have lymphoedema in both legs, would the injections work for me?", ("medical_advice", "own_condition_would_it_help")),
+        ("my hair feels thinner than before the course, is that normal for my hair?", ("medical_advice", "own_result_normal")),
+        ("I missed my second appointment last week, should I restart?", ("medical_advice", "missed_own_session")),
+        ("can I take a sleeping pill the night before?", ("medical_advice", "medicine_decision_near")),
+        ("should I put hydrocortisone on the bumps afterwards?", ("medical_advice", "medicine_decision_near")),
     ],
 )
 def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]) -> None:
@@ -138,6 +143,9 @@ def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]
     "text",
     [
         "is swelling normal after mesotherapy?",
+        "is it normal for the skin to look a bit dull for a few days after meso?",
+        "if you miss a session does the course have to start again?",
+        "can I use my usual moisturiser that evening?",
         "how long does bruising last?",
         "how does mesotherapy compare to botox?",
         "can I combine it with a chemical peel?",
