@@ -132,7 +132,7 @@ def test_every_area_term_matches_its_area(kb: KnowledgeBase, matcher: GuardrailM
         ("my hair feels thinner than before the course, is that normal for my hair?", ("medical_advice", "own_result_normal")),
         ("I missed my second appointment last week, should I restart?", ("medical_advice", "missed_own_session")),
         ("can I take a sleeping pill the night before?", ("medical_advice", "medicine_decision_near")),
-        ("should I put hydrocortisone on the bumps afterwards?", ("medical_advice", "medicine_decision_near")),
+        ("should I put hydrocortisone on the bumps afterwards?", ("medical_advice", "topical_medicine_decision")),
     ],
 )
 def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]) -> None:
@@ -146,6 +146,7 @@ def test_matches(matcher: GuardrailMatcher, text: str, expected: tuple[str, str]
         "is it normal for the skin to look a bit dull for a few days after meso?",
         "if you miss a session does the course have to start again?",
         "can I use my usual moisturiser that evening?",
+        "can I put my vitamin C serum on the night after?",
         "how long does bruising last?",
         "how does mesotherapy compare to botox?",
         "can I combine it with a chemical peel?",

@@ -23,7 +23,7 @@ from mesoguide.knowledge.release import fingerprint, release_problems
 from mesoguide.language.rail import LanguageRail, LanguageVerdict
 from mesoguide.language.replies import render_in
 from mesoguide.paths import REPO_ROOT
-from tests.conftest import CASE_SETS, copy_knowledge, edit_yaml
+from tests.conftest import CASE_SETS, OTHER_LANGUAGE_FILE, copy_knowledge, edit_yaml
 
 LANGUAGES = ("tr", "ar", "ru", "de", "fr", "es", "it", "pt", "zh")
 SHORT_ENGLISH = REPO_ROOT / "tests" / "languages" / "cases" / "short_english.yml"
@@ -123,14 +123,29 @@ def test_at_least_200_short_english_messages_stay_english(rail: LanguageRail, ma
     assert not wrong, wrong
 
 
+def case_files(*, english: bool) -> list[Path]:
+    """The case files of every set: the English ones, or those written in another language."""
+    files = sorted(path for directory in CASE_SETS.values() for path in Path(directory).glob("*.yml"))
+    return [path for path in files if (path.name != OTHER_LANGUAGE_FILE) == english]
+
+
 def english_case_texts() -> list[tuple[str, bool]]:
     """Every turn of the English case sets, with whether it must be escalated."""
     found = []
-    for directory in CASE_SETS.values():
-        for case in load_case_files(sorted(Path(directory).glob("*.yml"))):
-            for index, turn in enumerate(case.turns):
-                found.append((turn.text, case.must_escalate and index == len(case.turns) - 1))
+    for case in load_case_files(case_files(english=True)):
+        for index, turn in enumerate(case.turns):
+            found.append((turn.text, case.must_escalate and index == len(case.turns) - 1))
     return found
+
+
+def test_case_files_in_another_language_are_read_as_a_language_with_a_pack(
+    kb: KnowledgeBase, rail: LanguageRail, matcher: GuardrailMatcher
+) -> None:
+    """What those files expect (the pack's safe reply) rests on this verdict."""
+    cases = load_case_files(case_files(english=False))
+    assert cases
+    misread = [(t.text, read(rail, matcher, t.text).code) for c in cases for t in c.turns]
+    assert [(text, code) for text, code in misread if code not in kb.languages] == []
 
 
 def test_english_case_sets_stay_english_and_no_other_language_fires_on_them(
