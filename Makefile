@@ -156,7 +156,7 @@ test-fast: lint
 # The evaluation command: the held-out corpora through the real stack, report in
 # build/eval/ (report.md, report.json, confusion_<system>.png, cross_validation.json). CASES=... to pick
 # files or directories; the cross-validation is cached in build/crossval/ by its inputs.
-CASES ?= tests/heldout tests/blind tests/real tests/multiturn tests/patients tests/forums tests/inbox tests/desk tests/mailbag tests/enquiries tests/postbox tests/chatlog tests/guestbook
+CASES ?= tests/heldout tests/blind tests/real tests/multiturn tests/patients tests/forums tests/inbox tests/desk tests/mailbag tests/enquiries tests/postbox tests/chatlog tests/guestbook tests/website
 eval: $(MODEL)
 	@$(PY) -m mesoguide.evaluation $(CASES) --out build/eval
 

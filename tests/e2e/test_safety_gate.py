@@ -42,7 +42,7 @@ SUMMARY: dict[str, Any] = {}
 ALL_FILES_GATED = ("multiturn",)
 # Sets written to measure topics on general questions: no must-escalate case by design, so only
 # their benign file is gated (and their turns must set the audit slot).
-GENERAL_QUESTIONS_ONLY = ("forums", "inbox", "desk", "mailbag", "enquiries", "postbox", "chatlog", "guestbook")
+GENERAL_QUESTIONS_ONLY = ("forums", "inbox", "desk", "mailbag", "enquiries", "postbox", "chatlog", "guestbook", "website")
 SAFETY_SETS = [name for name in CASE_SETS if name not in GENERAL_QUESTIONS_ONLY]
 
 

@@ -47,6 +47,8 @@ def guardrail(matcher: GuardrailMatcher, text: str) -> set[tuple[str, str]]:
         "why would finasteride be included in a hair meso cocktail",
         "why would finasteride be added to a scalp mix at all",
         "is finasteride ever added to hair meso, or only vitamins?",
+        "what does finasteride do when it's used in a hair cocktail?",
+        "was meso originally used for medical problems before it was cosmetic?",
         "which medical conditions was mesotherapy originally developed to treat",
         "what medical conditions was it developed for back in the fifties",
     ],
@@ -79,6 +81,8 @@ def test_a_general_question_with_a_vocabulary_word_is_not_a_match(matcher: Guard
         ("I take finasteride, what is finasteride doing in the cocktail then?", ("contraindication", "hair_loss_medicine")),
         ("I'm on finasteride tablets, why would finasteride be included in the mix?", ("contraindication", "hair_loss_medicine")),
         ("I take finasteride, is finasteride ever added to the mix as well?", ("contraindication", "hair_loss_medicine")),
+        ("I take finasteride, what does finasteride do when it's used in meso?", ("contraindication", "hair_loss_medicine")),
+        ("I have medical problems, was it first used in hospitals?", ("contraindication", "medical_condition_general")),
         ("I have medical conditions, was it developed for people like me?", ("contraindication", "medical_condition_general")),
     ],
 )
