@@ -32,7 +32,7 @@ ENQUIRIES_DIR = REPO_ROOT / "tests" / "enquiries"  # the same kind, a seventh bl
 POSTBOX_DIR = REPO_ROOT / "tests" / "postbox"  # the same kind, an eighth blind set, measured after the aspect cues
 CHATLOG_DIR = REPO_ROOT / "tests" / "chatlog"  # the same kind, a ninth blind set, measured after the callback names
 GUESTBOOK_DIR = REPO_ROOT / "tests" / "guestbook"  # the same kind, a tenth blind set, measured after the chatlog set's fixes
-WEBSITE_DIR = REPO_ROOT / "tests" / "website"  # the same kind, an eleventh blind set, measured on the model that landed with the tenth
+WEBSITE_DIR = REPO_ROOT / "tests" / "website"  # the same kind, an eleventh blind set, measured after the chatlog round
 #: A case file of messages written in another language (a set's FAQ-type questions that came out in
 #: Spanish or French): they expect the language pack's safe reply, not English handling.
 OTHER_LANGUAGE_FILE = "other_language.yml"
