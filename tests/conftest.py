@@ -57,6 +57,12 @@ CASE_SETS = {
 }
 
 
+def case_files(*, english: bool) -> list[Path]:
+    """The case files of every set: the English ones, or those written in another language."""
+    files = sorted(path for directory in CASE_SETS.values() for path in directory.glob("*.yml"))
+    return [path for path in files if (path.name != OTHER_LANGUAGE_FILE) == english]
+
+
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return load_knowledge(REPO_ROOT / "knowledge")

@@ -19,7 +19,7 @@ from mesoguide.guardrail.matcher import GuardrailMatcher
 from mesoguide.guardrail.spelling import COMMON_LOG_PROB, _log_probabilities
 from mesoguide.knowledge import KnowledgeBase, load_knowledge
 from mesoguide.knowledge.glossary import FUZZY_FROM, Glossary, same_word, words_of
-from tests.conftest import CASE_SETS, OTHER_LANGUAGE_FILE, copy_knowledge, edit_yaml
+from tests.conftest import case_files, copy_knowledge, edit_yaml
 from tests.unit.test_likely_topics import outcome_of, reply, unclear
 
 GLOSSARY = Glossary(
@@ -83,13 +83,11 @@ def test_no_out_of_scope_case_names_a_glossary_term(kb: KnowledgeBase) -> None:
     """The glossary answers only what the assistant covers: no message any case set expects a
     fallback for names one of its terms."""
     named = []
-    for directory in CASE_SETS.values():
-        # A message in another language gets its pack's safe reply before the glossary is read.
-        files = sorted(p for p in Path(directory).glob("*.yml") if p.name != OTHER_LANGUAGE_FILE)
-        for case in load_case_files(files):
-            for turn in case.turns:
-                if c.OUTCOME_FALLBACK in turn.expect and kb.glossary.topics_in(turn.text):
-                    named.append(turn.text)
+    # A message in another language gets its pack's safe reply before the glossary is read.
+    for case in load_case_files(case_files(english=True)):
+        for turn in case.turns:
+            if c.OUTCOME_FALLBACK in turn.expect and kb.glossary.topics_in(turn.text):
+                named.append(turn.text)
     assert named == []
 
 

@@ -23,7 +23,7 @@ from mesoguide.knowledge.release import fingerprint, release_problems
 from mesoguide.language.rail import LanguageRail, LanguageVerdict
 from mesoguide.language.replies import render_in
 from mesoguide.paths import REPO_ROOT
-from tests.conftest import CASE_SETS, OTHER_LANGUAGE_FILE, copy_knowledge, edit_yaml
+from tests.conftest import case_files, copy_knowledge, edit_yaml
 
 LANGUAGES = ("tr", "ar", "ru", "de", "fr", "es", "it", "pt", "zh")
 SHORT_ENGLISH = REPO_ROOT / "tests" / "languages" / "cases" / "short_english.yml"
@@ -121,12 +121,6 @@ def test_at_least_200_short_english_messages_stay_english(rail: LanguageRail, ma
         if verdict.code != "en" or verdict.red_flags or verdict.reply_languages:
             wrong.append((text, verdict.as_record()))
     assert not wrong, wrong
-
-
-def case_files(*, english: bool) -> list[Path]:
-    """The case files of every set: the English ones, or those written in another language."""
-    files = sorted(path for directory in CASE_SETS.values() for path in Path(directory).glob("*.yml"))
-    return [path for path in files if (path.name != OTHER_LANGUAGE_FILE) == english]
 
 
 def english_case_texts() -> list[tuple[str, bool]]:
